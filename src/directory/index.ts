@@ -1,0 +1,2 @@
+export { connectDirectory, escapeDnValue, escapeFilterValue, tlsOptionsFor } from './connect.js';
+export type { DirectoryConnectOptions } from './connect.js';

@@ -11,6 +11,7 @@ need=(
   "promtool:prometheus"
   "dscreate:389-ds-base"
   "ldclt:389-ds-base"
+  "/usr/sbin/haproxy:haproxy"
 )
 missing=()
 for pair in "${need[@]}"; do

@@ -1,0 +1,2 @@
+export { parseProxyHeader, ProxyProtocolError } from './parse.js';
+export type { ProxyAddress, ProxyHeader } from './parse.js';

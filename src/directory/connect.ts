@@ -35,7 +35,8 @@ export async function connectDirectory(opts: DirectoryConnectOptions): Promise<C
     url: opts.url,
     connectTimeout: opts.connectTimeoutMs ?? 5000,
     timeout: opts.operationTimeoutMs ?? 10_000,
-    tlsOptions,
+    // ldapts treats any tlsOptions as "connect with TLS", so plain ldap:// (StartTLS or not) must get none.
+    tlsOptions: /^ldaps:/i.test(opts.url) ? tlsOptions : undefined,
     strictDN: false,
   });
   try {

@@ -1,0 +1,262 @@
+// Subscribes to changes on the backend so a ttl-mode cache stays coherent with writes made behind the proxy:
+// RFC 4533 syncrepl refreshAndPersist (OpenLDAP syncprov) or the 389-DS persistent search control.
+import { EventEmitter } from 'node:events';
+import { BerError, ber, children, decodeBoolean, decodeSmallInt, readOnly } from './ber.js';
+import { Op, RawLdapConnection, decodeResult, encodeSearchRequest, entryDn } from './raw-ldap.js';
+import type { LdapMessage, RawConnectOptions, RawControl } from './raw-ldap.js';
+
+export const SYNC_REQUEST_OID = '1.3.6.1.4.1.4203.1.9.1.1';
+const SYNC_STATE_OID = '1.3.6.1.4.1.4203.1.9.1.2';
+const SYNC_INFO_OID = '1.3.6.1.4.1.4203.1.9.1.4';
+export const PERSISTENT_SEARCH_OID = '2.16.840.1.113730.3.4.3';
+const ENTRY_CHANGE_OID = '2.16.840.1.113730.3.4.7';
+
+export type WatchMechanism = 'syncrepl' | 'psearch';
+
+export interface DirectoryChange {
+  dn: string;
+  /** The DN before a rename, when the server says (persistent search). */
+  previousDn?: string;
+  /** entryUUID as lowercase hex without dashes, when the server says (syncrepl). */
+  uuid?: string;
+}
+
+export interface ChangeWatcherOptions extends RawConnectOptions {
+  bindDn?: string;
+  password?: Buffer;
+  /** Subtrees to watch (users base, certificate repository base). */
+  bases: string[];
+  mechanism?: WatchMechanism | 'auto';
+  reconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
+}
+
+/**
+ * Events: 'change' (DirectoryChange), 'deletedUuids' (string[]), 'up' (mechanism), 'down' (reason string).
+ * While not `active`, changes may be missed: the owner must not trust cached entries beyond a direct read.
+ */
+export class ChangeWatcher extends EventEmitter {
+  private conn: RawLdapConnection | undefined;
+  private mechanism: WatchMechanism | undefined;
+  private readonly cookies = new Map<string, Buffer>();
+  private readonly refreshing = new Set<string>();
+  private stopped = false;
+  private upNow = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private delay: number;
+
+  constructor(private readonly opts: ChangeWatcherOptions) {
+    super();
+    this.delay = opts.reconnectDelayMs ?? 500;
+  }
+
+  get active(): boolean {
+    return this.upNow;
+  }
+
+  get activeMechanism(): WatchMechanism | undefined {
+    return this.mechanism;
+  }
+
+  /** Subscribes once; rejects when the backend offers neither mechanism. Later losses reconnect by themselves. */
+  async start(): Promise<WatchMechanism> {
+    await this.subscribe();
+    return this.mechanism!;
+  }
+
+  close(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.conn?.close();
+    this.conn = undefined;
+  }
+
+  private async subscribe(): Promise<void> {
+    const conn = await RawLdapConnection.open(this.opts);
+    try {
+      if (this.opts.bindDn !== undefined) await conn.bind(this.opts.bindDn, this.opts.password ?? '');
+      this.mechanism ??= await chooseMechanism(conn, this.opts.mechanism ?? 'auto');
+    } catch (e) {
+      conn.close();
+      throw e;
+    }
+    this.conn = conn;
+    conn.once('close', () => this.lost('connection closed'));
+    for (const base of this.opts.bases) this.search(conn, base);
+    if (this.mechanism === 'psearch') this.markUp();
+  }
+
+  private search(conn: RawLdapConnection, base: string): void {
+    const control: RawControl =
+      this.mechanism === 'syncrepl'
+        ? { oid: SYNC_REQUEST_OID, critical: true, value: syncRequestValue(this.cookies.get(base)) }
+        : {
+            oid: PERSISTENT_SEARCH_OID,
+            critical: true,
+            // changeTypes add|delete|modify|modDN, changesOnly, returnECs
+            value: ber.sequence(ber.integer(15), ber.boolean(true), ber.boolean(true)),
+          };
+    this.refreshing.add(base);
+    const op = encodeSearchRequest({
+      base,
+      scope: 'sub',
+      presentAttribute: 'objectClass',
+      attributes: ['1.1'],
+    });
+    conn.send(op, [control], (m) => {
+      try {
+        this.onMessage(base, m);
+      } catch {
+        // A response we cannot read: resubscribe rather than run on with a blind spot.
+        conn.close();
+      }
+    });
+  }
+
+  private onMessage(base: string, m: LdapMessage): void {
+    if (m.op.tag === Op.searchResEntry) {
+      const dn = entryDn(m.op);
+      const state = m.controls.find((c) => c.oid === SYNC_STATE_OID);
+      const ecn = m.controls.find((c) => c.oid === ENTRY_CHANGE_OID);
+      if (state?.value) {
+        const s = decodeSyncState(state.value);
+        if (s.cookie) this.cookies.set(base, s.cookie);
+        if (s.state !== 0) this.emit('change', { dn, uuid: s.uuid } satisfies DirectoryChange);
+      } else if (ecn?.value) {
+        this.emit('change', { dn, previousDn: decodePreviousDn(ecn.value) } satisfies DirectoryChange);
+      } else {
+        this.emit('change', { dn } satisfies DirectoryChange);
+      }
+    } else if (m.op.tag === Op.intermediateResponse) {
+      this.onSyncInfo(base, m);
+    } else if (m.op.tag === Op.searchResDone) {
+      // A persist search never ends on its own: the server refused or dropped it.
+      // e-syncRefreshRequired (4096): the cookie is too old, start over with a full refresh.
+      if (decodeResult(m.op).code === 4096) this.cookies.delete(base);
+      this.conn?.close();
+    }
+  }
+
+  private onSyncInfo(base: string, m: LdapMessage): void {
+    const parts = [...children(m.op.value)];
+    const name = parts.find((p) => p.tag === 0x80)?.value.toString('latin1');
+    const value = parts.find((p) => p.tag === 0x81)?.value;
+    if (name !== SYNC_INFO_OID || !value) return;
+    const info = readOnly(value);
+    let refreshDone = false;
+    if (info.tag === 0x80) {
+      this.cookies.set(base, info.value);
+      return;
+    }
+    const fields = [...children(info.value)];
+    const cookie = fields.find((f) => f.tag === 0x04);
+    if (cookie) this.cookies.set(base, cookie.value);
+    if (info.tag === 0xa1 || info.tag === 0xa2) {
+      const done = fields.find((f) => f.tag === 0x01);
+      refreshDone = done ? decodeBoolean(done.value) : true;
+    } else if (info.tag === 0xa3) {
+      const uuids = fields.find((f) => f.tag === 0x31);
+      const refreshDeletes = fields.find((f) => f.tag === 0x01);
+      // With refreshDeletes the set lists deleted entries; otherwise present ones, which are unchanged.
+      if (uuids && refreshDeletes && decodeBoolean(refreshDeletes.value)) {
+        this.emit(
+          'deletedUuids',
+          [...children(uuids.value)].map((u) => u.value.toString('hex')),
+        );
+      }
+    }
+    if (refreshDone) {
+      this.refreshing.delete(base);
+      if (this.refreshing.size === 0) this.markUp();
+    }
+  }
+
+  private markUp(): void {
+    this.delay = this.opts.reconnectDelayMs ?? 500;
+    if (this.upNow) return;
+    this.upNow = true;
+    this.emit('up', this.mechanism);
+  }
+
+  private lost(reason: string): void {
+    this.conn = undefined;
+    this.refreshing.clear();
+    if (this.upNow) {
+      this.upNow = false;
+      this.emit('down', reason);
+    }
+    if (this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.subscribe().catch((e: unknown) => {
+        this.delay = Math.min(this.delay * 2, this.opts.maxReconnectDelayMs ?? 30_000);
+        this.lost(e instanceof Error ? e.message : 'reconnect failed');
+      });
+    }, this.delay);
+    this.retryTimer.unref();
+  }
+}
+
+function syncRequestValue(cookie: Buffer | undefined): Buffer {
+  // mode refreshAndPersist (3), cookie when resuming
+  return ber.sequence(ber.enumerated(3), ...(cookie ? [ber.octets(cookie)] : []));
+}
+
+function decodeSyncState(value: Buffer): { state: number; uuid: string; cookie?: Buffer } {
+  const [state, uuid, cookie] = [...children(readOnly(value).value)];
+  if (!state || state.tag !== 0x0a || !uuid || uuid.tag !== 0x04)
+    throw new BerError('bad sync state control');
+  return { state: decodeSmallInt(state.value), uuid: uuid.value.toString('hex'), cookie: cookie?.value };
+}
+
+function decodePreviousDn(value: Buffer): string | undefined {
+  const fields = [...children(readOnly(value).value)];
+  return fields.find((f) => f.tag === 0x04)?.value.toString('utf8');
+}
+
+async function chooseMechanism(
+  conn: RawLdapConnection,
+  wanted: WatchMechanism | 'auto',
+): Promise<WatchMechanism> {
+  const supported = await supportedControls(conn);
+  const has = (m: WatchMechanism): boolean =>
+    supported.has(m === 'syncrepl' ? SYNC_REQUEST_OID : PERSISTENT_SEARCH_OID);
+  if (wanted !== 'auto') {
+    if (!has(wanted)) throw new Error(`the backend does not offer ${wanted}`);
+    return wanted;
+  }
+  if (has('syncrepl')) return 'syncrepl';
+  if (has('psearch')) return 'psearch';
+  throw new Error('the backend offers neither syncrepl nor persistent search');
+}
+
+/** Reads supportedControl from the root DSE. */
+function supportedControls(conn: RawLdapConnection): Promise<Set<string>> {
+  return new Promise((resolve, reject) => {
+    const found = new Set<string>();
+    const op = encodeSearchRequest({
+      base: '',
+      scope: 'base',
+      presentAttribute: 'objectClass',
+      attributes: ['supportedControl'],
+    });
+    const onClose = (): void => reject(new Error('connection closed'));
+    conn.once('close', onClose);
+    conn.send(op, [], (m) => {
+      try {
+        if (m.op.tag === Op.searchResEntry) {
+          const [, attrs] = [...children(m.op.value)];
+          for (const attr of attrs ? children(attrs.value) : []) {
+            const [type, vals] = [...children(attr.value)];
+            if (type?.value.toString('latin1').toLowerCase() !== 'supportedcontrol' || !vals) continue;
+            for (const v of children(vals.value)) found.add(v.value.toString('latin1'));
+          }
+        } else if (m.op.tag === Op.searchResDone) {
+          conn.off('close', onClose);
+          resolve(found);
+        }
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error('bad root DSE'));
+      }
+    });
+  });
+}

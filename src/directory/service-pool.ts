@@ -1,0 +1,86 @@
+// The proxy's own bound service connections to the backend (ldapts), reconnected on failure.
+import type { Client } from 'ldapts';
+import { ResultCodeError } from 'ldapts';
+import { connectDirectory } from './connect.js';
+import type { DirectoryConnectOptions } from './connect.js';
+
+/** The backend cannot answer now (down, refused the service bind, busy): LDAP unavailable, never a failure. */
+export class DirectoryUnavailableError extends Error {
+  override name = 'DirectoryUnavailableError';
+}
+
+export interface ServicePoolOptions extends Omit<DirectoryConnectOptions, 'password'> {
+  /** The service password, as read from --service-password-file. */
+  password?: Buffer;
+  /** Connections kept open; each one pipelines requests. Default 2. */
+  size?: number;
+}
+
+/** Result codes that mean "ask again later", not "the answer is no". */
+const TRANSIENT_CODES = new Set([1, 3, 11, 51, 52, 53, 80]);
+
+export class ServicePool {
+  private readonly slots: (Promise<Client> | undefined)[];
+  private next = 0;
+  private closed = false;
+
+  constructor(private readonly opts: ServicePoolOptions) {
+    this.slots = new Array<Promise<Client> | undefined>(Math.max(1, opts.size ?? 2)).fill(undefined);
+  }
+
+  /**
+   * Runs `fn` on a bound connection. A connection-level failure drops that connection and retries once on a
+   * fresh one; an LDAP result (no such object, size limit…) is passed through as the ldapts error.
+   */
+  async run<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+    const index = this.next;
+    this.next = (this.next + 1) % this.slots.length;
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.client(index);
+      try {
+        return await fn(client);
+      } catch (e) {
+        if (e instanceof ResultCodeError && !TRANSIENT_CODES.has(e.code)) throw e;
+        this.drop(index, client);
+        if (attempt >= 1) throw asUnavailable(e);
+      }
+    }
+  }
+
+  private client(index: number): Promise<Client> {
+    if (this.closed) return Promise.reject(new DirectoryUnavailableError('directory pool closed'));
+    let slot = this.slots[index];
+    if (!slot) {
+      slot = connectDirectory({ ...this.opts, password: this.opts.password }).catch((e: unknown) => {
+        if (this.slots[index] === slot) this.slots[index] = undefined;
+        throw asUnavailable(e);
+      });
+      this.slots[index] = slot;
+    }
+    return slot.then((c) => {
+      if (c.isConnected) return c;
+      // ldapts noticed the socket closed: start over on this slot.
+      if (this.slots[index] === slot) this.slots[index] = undefined;
+      return this.client(index);
+    });
+  }
+
+  private drop(index: number, client: Client): void {
+    this.slots[index] = undefined;
+    client.unbind().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const open = this.slots.filter((p): p is Promise<Client> => p !== undefined);
+    for (let i = 0; i < this.slots.length; i++) this.slots[i] = undefined;
+    await Promise.all(open.map((p) => p.then((c) => c.unbind()).catch(() => undefined)));
+  }
+}
+
+function asUnavailable(e: unknown): DirectoryUnavailableError {
+  if (e instanceof DirectoryUnavailableError) return e;
+  const code = e instanceof ResultCodeError ? ` (result ${e.code})` : '';
+  const reason = e instanceof Error ? e.message : 'unknown error';
+  return new DirectoryUnavailableError(`directory unavailable${code}: ${reason}`);
+}

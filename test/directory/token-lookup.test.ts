@@ -1,0 +1,111 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DirectoryUnavailableError,
+  LookupFailure,
+  ServiceDirectory,
+  ServicePool,
+} from '../../src/directory/index.js';
+import { PEOPLE, SERVICE_DN, SUFFIX } from '../helpers/slapd.js';
+import type { Slapd } from '../helpers/slapd.js';
+import { CERT_REPO, revocations, serviceDirectory, startTokenSlapd, token } from '../verify/fixtures.js';
+
+async function failure(p: Promise<unknown>): Promise<LookupFailure> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof LookupFailure) return e;
+    throw e;
+  }
+  assert.fail('expected a LookupFailure');
+}
+
+describe('directory token lookup against a real slapd', () => {
+  let slapd: Slapd;
+  let pool: ServicePool;
+  let directory: ServiceDirectory;
+
+  before(async () => {
+    slapd = await startTokenSlapd();
+    ({ pool, directory } = serviceDirectory(slapd.url));
+  });
+  after(async () => {
+    await pool.close();
+    await slapd.destroy();
+  });
+
+  test('exactly one entry: DN, raw token bytes and entryUUID', async () => {
+    const rec = await directory.lookupEnrollmentToken('alice');
+    assert.equal(rec.dn, `uid=alice,${PEOPLE}`);
+    assert.deepEqual(rec.token, Buffer.from(token('t01').token, 'latin1'));
+    assert.match(rec.uuid ?? '', /^[0-9a-f]{32}$/);
+  });
+
+  test('uid matching is the directory’s (case-insensitive)', async () => {
+    assert.equal((await directory.lookupEnrollmentToken('ALICE')).dn, `uid=alice,${PEOPLE}`);
+  });
+
+  test('two entries with the same uid fail: never first-match-wins', async () => {
+    assert.equal((await failure(directory.lookupEnrollmentToken('dupe'))).reason, 'several');
+  });
+
+  test('no entry, and an entry without a token', async () => {
+    assert.equal((await failure(directory.lookupEnrollmentToken('nobody'))).reason, 'none');
+    const noToken = await failure(directory.lookupEnrollmentToken('user1'));
+    assert.equal(noToken.reason, 'no-token');
+    assert.equal(noToken.dn, `uid=user1,${PEOPLE}`);
+    assert.equal((await failure(directory.lookupEnrollmentToken(''))).reason, 'none');
+  });
+
+  test('RFC 4515 injection attempts find nothing', async () => {
+    // Unescaped, `*` would match 40+ users, `a)(uid=*` would widen the filter, `ali*` would find alice.
+    for (const evil of [
+      '*',
+      'a)(uid=*',
+      'ali*',
+      '*)(|(uid=*',
+      'alice)',
+      '(alice',
+      'alice\\',
+      'alice\0',
+      '\\61lice',
+      'älice',
+      'alice\u00a0',
+    ]) {
+      const f = await failure(directory.lookupEnrollmentToken(evil));
+      assert.equal(f.reason, 'none', `lookup of ${JSON.stringify(evil)}`);
+    }
+  });
+
+  test('revocation token: metaInfo revShrTok: value of cn=<serial>', async () => {
+    const r01 = revocations.find((r) => r.id === 'r01')!;
+    const rec = await directory.lookupRevocationToken(r01.serial);
+    assert.equal(rec.dn, `cn=${r01.serial},${CERT_REPO}`);
+    assert.equal(
+      rec.token.toString('latin1'),
+      r01.revocation_token.metainfo_value.slice('revShrTok:'.length),
+    );
+    assert.equal((await failure(directory.lookupRevocationToken('12345'))).reason, 'none');
+    // Only the canonical decimal form names a record.
+    for (const bad of ['04097', '0x1001', '-4097', '4097,ou=x', '']) {
+      assert.equal((await failure(directory.lookupRevocationToken(bad))).reason, 'none', bad);
+    }
+  });
+
+  test('the pool reconnects after a backend restart, and reports an outage as unavailable', async () => {
+    await directory.lookupEnrollmentToken('alice');
+    await slapd.restart();
+    assert.equal((await directory.lookupEnrollmentToken('alice')).dn, `uid=alice,${PEOPLE}`);
+    await slapd.stop();
+    await assert.rejects(directory.lookupEnrollmentToken('alice'), DirectoryUnavailableError);
+    await slapd.start();
+    assert.equal((await directory.lookupEnrollmentToken('bob')).dn, `uid=bob,${PEOPLE}`);
+  });
+
+  test('a refused service bind is unavailable, not a failure', async () => {
+    const bad = new ServicePool({ url: slapd.url, bindDn: SERVICE_DN, password: Buffer.from('wrong') });
+    const dir = new ServiceDirectory(bad, { usersBase: SUFFIX });
+    await assert.rejects(dir.lookupEnrollmentToken('alice'), DirectoryUnavailableError);
+    await bad.close();
+  });
+});

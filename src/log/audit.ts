@@ -1,0 +1,91 @@
+// Audit lines: one JSON object per line per verification, to their own file (--audit-log FILE) or,
+// without one, to the process log. Only the fields of AuditEvent are copied, so a caller cannot
+// leak a passphrase, token, key or witness by passing a larger object.
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { Secret } from './secret.js';
+
+type SonicBoom = ReturnType<typeof pino.destination>;
+
+export interface AuditEvent {
+  kind: 'bind' | 'extop' | 'cmc' | 'revocation';
+  /** Identification (uid) or decimal certificate serial, whichever the proof named. */
+  identification?: string;
+  serial?: string;
+  entryDn?: string;
+  clientAddress?: string;
+  result: 'success' | 'failure' | 'malformed' | 'unavailable';
+  failedCheck?: string | null;
+  latencyMs: number;
+  /** The LDAP result code sent back. */
+  resultCode?: number;
+}
+
+const STRING_FIELDS = ['identification', 'serial', 'entryDn', 'clientAddress', 'failedCheck'] as const;
+
+/** The line written for an event: fixed key order, strings capped, anything else dropped. */
+export function auditLine(event: AuditEvent, now = new Date()): string {
+  const out: Record<string, string | number> = {
+    time: now.toISOString(),
+    type: 'verification',
+    kind: String(event.kind),
+    result: String(event.result),
+  };
+  for (const key of STRING_FIELDS) {
+    const v: unknown = event[key];
+    // A Secret here would be a programming error: write the placeholder, never the value.
+    if (v instanceof Secret) out[key] = v.toString();
+    else if (typeof v === 'string') out[key] = v.length > 1024 ? `${v.slice(0, 1024)}…` : v;
+  }
+  if (typeof event.resultCode === 'number') out.resultCode = event.resultCode;
+  out.latencyMs = Number.isFinite(event.latencyMs) ? Math.round(event.latencyMs * 1000) / 1000 : -1;
+  return `${JSON.stringify(out)}\n`;
+}
+
+export class AuditLog {
+  private file: SonicBoom | undefined;
+  private path: string | undefined;
+
+  constructor(private fallback: Logger) {}
+
+  /** Sends audit lines to FILE (created 0600, appended), or back to the process log with undefined. */
+  open(path: string | undefined): void {
+    this.closeFile();
+    this.path = path;
+    if (path !== undefined)
+      this.file = pino.destination({ dest: path, append: true, mkdir: true, sync: true, mode: 0o600 });
+  }
+
+  /** The logger used when no audit file is configured. */
+  setFallback(logger: Logger): void {
+    this.fallback = logger;
+  }
+
+  get destination(): string {
+    return this.path ?? 'log';
+  }
+
+  record(event: AuditEvent): void {
+    const line = auditLine(event);
+    if (this.file) this.file.write(line);
+    else this.fallback.info({ audit: JSON.parse(line) as unknown }, 'audit');
+  }
+
+  /** Reopens the file after log rotation (SIGHUP). */
+  reopen(): void {
+    this.file?.reopen();
+  }
+
+  close(): void {
+    this.closeFile();
+  }
+
+  private closeFile(): void {
+    const f = this.file;
+    this.file = undefined;
+    if (f) {
+      f.flushSync();
+      f.end();
+    }
+  }
+}

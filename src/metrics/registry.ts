@@ -1,0 +1,444 @@
+// The one place every shrtok_ metric is defined. Other modules call the typed methods of `Metrics`;
+// they never create metrics themselves (one registry, bounded labels, names checked by the deploy tests).
+import client from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
+import { DenseCounter, DenseHistogram, labelProduct } from './dense.js';
+import { OP_NAMES, opSlot, RESULT_NAMES, resultSlot } from './ldap-names.js';
+import {
+  bounded,
+  CACHE_EVICTION_REASONS,
+  CONNECTION_REJECT_REASONS,
+  FAILED_CHECKS,
+  HSM_OPS,
+  LATENCY_BUCKETS,
+  LOCKOUT_SCOPES,
+  PDU_SOURCES,
+  TOKEN_WRITE_REJECT_REASONS,
+  VERIFICATION_KINDS,
+  VERIFICATION_RESULTS,
+} from './labels.js';
+import type {
+  CacheEvictionReason,
+  ConnectionRejectReason,
+  FailedCheckLabel,
+  HsmOp,
+  LockoutScope,
+  PduSource,
+  TokenWriteRejectReason,
+  VerificationKind,
+  VerificationResult,
+} from './labels.js';
+
+export const VERSION = '0.1.0';
+
+type CounterChild = { inc(by?: number): void };
+type GaugeChild = { inc(by?: number): void; dec(by?: number): void; set(v: number): void };
+type HistogramChild = { observe(v: number): void };
+
+export interface MetricsOptions {
+  /** Collect process_* and nodejs_* metrics (CPU, memory, fds, event-loop lag) into this registry. */
+  defaultMetrics?: boolean;
+}
+
+export class Metrics {
+  readonly registry: Registry;
+  private defaultsEnabled = false;
+
+  // Hot path: dense families addressed by slot, no allocation per update.
+  private readonly operations: DenseCounter;
+  private readonly operationDuration: DenseHistogram;
+  private readonly addedLatency: DenseHistogram;
+  private readonly resultCount = RESULT_NAMES.length;
+
+  private readonly connectionsOpen: client.Gauge<'listener' | 'tls'>;
+  private readonly connectionsAccepted: client.Counter<'listener' | 'tls'>;
+  private readonly connectionsRejected: client.Counter<'reason'>;
+  private readonly pduLimitViolations: client.Counter<'source'>;
+  private readonly backendUpGauge: client.Gauge<'backend'>;
+  private readonly backendConnectFailures: client.Counter<'backend'>;
+  private readonly backendFailovers: client.Counter;
+  private readonly verifications: client.Counter<'kind' | 'result' | 'failed_check'>;
+  private readonly verificationDuration: client.Histogram<'kind' | 'result'>;
+  private readonly cacheHits: client.Counter;
+  private readonly cacheMisses: client.Counter;
+  private readonly cacheEvictions: client.Counter<'reason'>;
+  private readonly cacheEntries: client.Gauge;
+  private readonly hsmOperations: client.Counter<'op'>;
+  private readonly hsmErrors: client.Counter<'op'>;
+  private readonly hsmDuration: client.Histogram<'op'>;
+  private readonly hsmLoggedIn: client.Gauge;
+  private readonly lockoutsActive: client.Gauge;
+  private readonly lockouts: client.Counter<'scope'>;
+  private readonly tokenWritesRejected: client.Counter<'reason'>;
+
+  // Pre-bound children, keyed by small integers, so repeated calls do not rebuild label objects.
+  private readonly connChildren = new Map<number, { open: GaugeChild; accepted: CounterChild }>();
+  private readonly backendChildren = new Map<number, { up: GaugeChild; failures: CounterChild }>();
+  private readonly rejectChildren: ReadonlyMap<string, CounterChild>;
+  private readonly pduChildren: ReadonlyMap<string, CounterChild>;
+  private readonly hsmChildren: ReadonlyMap<
+    string,
+    { ops: CounterChild; errors: CounterChild; duration: HistogramChild }
+  >;
+
+  constructor(registry: Registry, opts: MetricsOptions = {}) {
+    this.registry = registry;
+    const registers = [registry];
+
+    this.operations = new DenseCounter({
+      name: 'shrtok_operations_total',
+      help: 'LDAP operations completed, by operation type and LDAP result code name',
+      series: labelProduct([
+        ['op', OP_NAMES],
+        ['result', RESULT_NAMES],
+      ]),
+      preset: (slot) =>
+        slot % RESULT_NAMES.length === 0 && slot < (OP_NAMES.length - 1) * RESULT_NAMES.length,
+    });
+    this.operationDuration = new DenseHistogram({
+      name: 'shrtok_operation_duration_seconds',
+      help: 'Time from a client request to the end of its response, as seen by the proxy',
+      series: labelProduct([['op', OP_NAMES]]),
+      buckets: LATENCY_BUCKETS,
+      preset: (slot) => slot === OP_NAMES.indexOf('search') || slot === OP_NAMES.indexOf('bind'),
+    });
+    this.addedLatency = new DenseHistogram({
+      name: 'shrtok_proxy_added_latency_seconds',
+      help: 'Latency the proxy itself adds to an operation (its own processing and queuing, not the backend)',
+      series: [{}],
+      buckets: LATENCY_BUCKETS,
+      preset: () => true,
+    });
+    // prom-client's Registry only needs name/help/type/get(); the cast is its nominal class type.
+    for (const m of [this.operations, this.operationDuration, this.addedLatency])
+      registry.registerMetric(m as unknown as Metric);
+
+    this.connectionsOpen = new client.Gauge({
+      name: 'shrtok_client_connections_open',
+      help: 'Client connections currently open, by listener index and whether TLS is active',
+      labelNames: ['listener', 'tls'],
+      registers,
+    });
+    this.connectionsAccepted = new client.Counter({
+      name: 'shrtok_client_connections_accepted_total',
+      help: 'Client connections accepted, by listener index and TLS at accept time',
+      labelNames: ['listener', 'tls'],
+      registers,
+    });
+    this.connectionsRejected = new client.Counter({
+      name: 'shrtok_client_connections_rejected_total',
+      help: 'Client connections refused or cut off: connection limit, TLS handshake failure, protocol error',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.pduLimitViolations = new client.Counter({
+      name: 'shrtok_pdu_limit_violations_total',
+      help: 'PDUs whose declared length exceeded the configured limit, by sender',
+      labelNames: ['source'],
+      registers,
+    });
+    this.backendUpGauge = new client.Gauge({
+      name: 'shrtok_backend_up',
+      help: '1 when the backend (configured index) is considered healthy, 0 while marked down',
+      labelNames: ['backend'],
+      registers,
+    });
+    this.backendConnectFailures = new client.Counter({
+      name: 'shrtok_backend_connect_failures_total',
+      help: 'Failed connection attempts to a backend (TCP, TLS or timeout), by configured index',
+      labelNames: ['backend'],
+      registers,
+    });
+    this.backendFailovers = new client.Counter({
+      name: 'shrtok_backend_failovers_total',
+      help: 'New client connections sent to a later backend because an earlier one was down or failed',
+      registers,
+    });
+    this.verifications = new client.Counter({
+      name: 'shrtok_verifications_total',
+      help: 'Shared-token verifications by kind, result and failed check (none on success)',
+      labelNames: ['kind', 'result', 'failed_check'],
+      registers,
+    });
+    this.verificationDuration = new client.Histogram({
+      name: 'shrtok_verification_duration_seconds',
+      help: 'Time to verify a shared-token proof, including directory lookup and HSM work',
+      labelNames: ['kind', 'result'],
+      buckets: [...LATENCY_BUCKETS],
+      registers,
+    });
+    this.cacheHits = new client.Counter({
+      name: 'shrtok_cache_hits_total',
+      help: 'Verifier cache lookups answered from the cache',
+      registers,
+    });
+    this.cacheMisses = new client.Counter({
+      name: 'shrtok_cache_misses_total',
+      help: 'Verifier cache lookups that needed the directory and/or the HSM',
+      registers,
+    });
+    this.cacheEvictions = new client.Counter({
+      name: 'shrtok_cache_evictions_total',
+      help: 'Verifier cache entries removed: capacity, expired, invalidated by a write',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.cacheEntries = new client.Gauge({
+      name: 'shrtok_cache_entries',
+      help: 'Entries currently held by the verifier cache',
+      registers,
+    });
+    this.hsmOperations = new client.Counter({
+      name: 'shrtok_hsm_operations_total',
+      help: 'Key-provider (PKCS#11 or PEM) operations attempted, by operation',
+      labelNames: ['op'],
+      registers,
+    });
+    this.hsmErrors = new client.Counter({
+      name: 'shrtok_hsm_errors_total',
+      help: 'Key-provider operations that failed because the key could not be used (not bad tokens)',
+      labelNames: ['op'],
+      registers,
+    });
+    this.hsmDuration = new client.Histogram({
+      name: 'shrtok_hsm_operation_duration_seconds',
+      help: 'Key-provider operation latency, by operation',
+      labelNames: ['op'],
+      buckets: [...LATENCY_BUCKETS],
+      registers,
+    });
+    this.hsmLoggedIn = new client.Gauge({
+      name: 'shrtok_hsm_session_logged_in',
+      help: '1 when the PKCS#11 session is logged in (always 1 for a PEM key, absent when no key is configured)',
+      registers,
+    });
+    this.lockoutsActive = new client.Gauge({
+      name: 'shrtok_lockouts_active',
+      help: 'Identities and client addresses currently locked out',
+      registers,
+    });
+    this.lockouts = new client.Counter({
+      name: 'shrtok_lockouts_total',
+      help: 'Lockouts started, by scope (identity or client address)',
+      labelNames: ['scope'],
+      registers,
+    });
+    this.tokenWritesRejected = new client.Counter({
+      name: 'shrtok_token_writes_rejected_total',
+      help: 'Adds or modifies setting shrTok or revShrTok refused before reaching the backend, by token error class',
+      labelNames: ['reason'],
+      registers,
+    });
+    const buildInfo = new client.Gauge({
+      name: 'shrtok_build_info',
+      help: 'Always 1; labels carry the shrtok-proxy and Node.js versions',
+      labelNames: ['version', 'node_version'],
+      registers,
+    });
+    buildInfo.set({ version: VERSION, node_version: process.versions.node }, 1);
+
+    this.rejectChildren = prebind(CONNECTION_REJECT_REASONS, (r) => this.connectionsRejected.labels(r));
+    this.pduChildren = prebind(PDU_SOURCES, (s) => this.pduLimitViolations.labels(s));
+    this.hsmChildren = prebind(HSM_OPS, (op) => ({
+      ops: this.hsmOperations.labels(op),
+      errors: this.hsmErrors.labels(op),
+      duration: this.hsmDuration.labels(op),
+    }));
+    // Zero series for small fixed label sets, so alerts see the first increment (rate() needs two points).
+    for (const r of CONNECTION_REJECT_REASONS) this.connectionsRejected.inc({ reason: r }, 0);
+    for (const s of PDU_SOURCES) this.pduLimitViolations.inc({ source: s }, 0);
+    for (const r of TOKEN_WRITE_REJECT_REASONS) this.tokenWritesRejected.inc({ reason: r }, 0);
+    for (const s of LOCKOUT_SCOPES) this.lockouts.inc({ scope: s }, 0);
+    for (const r of CACHE_EVICTION_REASONS) this.cacheEvictions.inc({ reason: r }, 0);
+    for (const k of VERIFICATION_KINDS)
+      for (const r of VERIFICATION_RESULTS)
+        this.verifications.inc({ kind: k, result: r, failed_check: r === 'success' ? 'none' : 'other' }, 0);
+    this.backendFailovers.inc(0);
+    this.cacheHits.inc(0);
+    this.cacheMisses.inc(0);
+    this.cacheEntries.set(0);
+    this.lockoutsActive.set(0);
+
+    if (opts.defaultMetrics) this.enableDefaultMetrics();
+  }
+
+  /** Adds process_* and nodejs_* metrics (incl. nodejs_eventloop_lag_seconds). Idempotent. */
+  enableDefaultMetrics(): void {
+    if (this.defaultsEnabled) return;
+    this.defaultsEnabled = true;
+    client.collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The text exposition and its content type, for the /metrics endpoint. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  // ---- client connections (listener = configured listener index) ----
+
+  /** A client connection was accepted on listener `listener` (index in --listen order). */
+  connectionOpened(listener: number, tls: boolean): void {
+    const c = this.connChild(listener, tls);
+    c.accepted.inc();
+    c.open.inc();
+  }
+
+  /** A connection counted by connectionOpened closed; pass its TLS state at close time. */
+  connectionClosed(listener: number, tls: boolean): void {
+    this.connChild(listener, tls).open.dec();
+  }
+
+  /** StartTLS succeeded: the open connection moves from tls="false" to tls="true". */
+  connectionUpgraded(listener: number): void {
+    this.connChild(listener, false).open.dec();
+    this.connChild(listener, true).open.inc();
+  }
+
+  /** A connection was refused (limit) or cut off (failed TLS handshake, protocol error). */
+  connectionRejected(reason: ConnectionRejectReason): void {
+    this.rejectChildren.get(reason)?.inc();
+  }
+
+  // ---- operations (hot path: no allocation) ----
+
+  /**
+   * One LDAP operation finished. `requestTag` is the request's protocolOp tag byte (0x63 search…),
+   * `resultCode` the LDAPResult code of its final response (NO_RESULT for unbind/abandon or a
+   * disconnect), `seconds` its latency (pass a negative number to skip the histogram).
+   */
+  operation(requestTag: number, resultCode: number, seconds: number): void {
+    const op = opSlot(requestTag);
+    this.operations.inc(op * this.resultCount + resultSlot(resultCode));
+    if (seconds >= 0) this.operationDuration.observe(op, seconds);
+  }
+
+  /** Latency the proxy added to one operation (time spent in the proxy, not waiting on the backend). */
+  addedLatencySeconds(seconds: number): void {
+    this.addedLatency.observe(0, seconds);
+  }
+
+  /** A PDU's declared length exceeded the limit (client: --max-pdu; backend: its own limit). */
+  pduLimitViolation(source: PduSource): void {
+    this.pduChildren.get(source)?.inc();
+  }
+
+  // ---- backends (backend = index in --backend order) ----
+
+  /** Call once at startup with the number of configured backends: every index is exported, up (1)
+   *  until the pool marks it down, as the pool presumes. */
+  declareBackends(count: number): void {
+    for (let i = 0; i < count; i++) this.backendChild(i).up.set(1);
+  }
+
+  backendUp(index: number, up: boolean): void {
+    this.backendChild(index).up.set(up ? 1 : 0);
+  }
+
+  backendConnectFailure(index: number): void {
+    this.backendChild(index).failures.inc();
+  }
+
+  /** A new client connection went to a later backend than the first configured one it tried. */
+  backendFailover(): void {
+    this.backendFailovers.inc();
+  }
+
+  // ---- verification (wired by src/verify; not per frame, prom-client children are fine) ----
+
+  /**
+   * One verification finished. `failedCheck` is null on success; otherwise a CMC check name, a token
+   * error class, or lookup/locked/passphrase/empty_passphrase. Unknown names count as `other`.
+   */
+  verification(
+    kind: VerificationKind,
+    result: VerificationResult,
+    failedCheck: FailedCheckLabel | null,
+    seconds: number,
+  ): void {
+    const k = bounded(VERIFICATION_KINDS, kind, 'bind');
+    const r = bounded(VERIFICATION_RESULTS, result, 'failure');
+    const check = r === 'success' ? 'none' : bounded(FAILED_CHECKS, failedCheck, 'other');
+    this.verifications.inc({ kind: k, result: r, failed_check: check });
+    if (seconds >= 0) this.verificationDuration.observe({ kind: k, result: r }, seconds);
+  }
+
+  cacheHit(): void {
+    this.cacheHits.inc();
+  }
+
+  cacheMiss(): void {
+    this.cacheMisses.inc();
+  }
+
+  cacheEviction(reason: CacheEvictionReason): void {
+    this.cacheEvictions.inc({ reason: bounded(CACHE_EVICTION_REASONS, reason, 'capacity') });
+  }
+
+  /** Current number of cache entries (set it after inserts and evictions, or from a scrape hook). */
+  cacheSize(entries: number): void {
+    this.cacheEntries.set(entries);
+  }
+
+  /** One key-provider operation: counts it, its error when `ok` is false, and observes its latency.
+   *  Count as an error only when the key could not be used (KeyUnavailableError), not a bad token. */
+  hsmOperation(op: HsmOp, seconds: number, ok: boolean): void {
+    const c = this.hsmChildren.get(op) ?? this.hsmChildren.get('other');
+    c?.ops.inc();
+    if (!ok) c?.errors.inc();
+    if (seconds >= 0) c?.duration.observe(seconds);
+  }
+
+  hsmSessionLoggedIn(loggedIn: boolean): void {
+    this.hsmLoggedIn.set(loggedIn ? 1 : 0);
+  }
+
+  /** A lockout started for an identity or a client address. */
+  lockoutStarted(scope: LockoutScope): void {
+    this.lockouts.inc({ scope: bounded(LOCKOUT_SCOPES, scope, 'identity') });
+  }
+
+  /** Identities and addresses locked right now. */
+  lockoutsActiveCount(n: number): void {
+    this.lockoutsActive.set(n);
+  }
+
+  tokenWriteRejected(reason: TokenWriteRejectReason): void {
+    this.tokenWritesRejected.inc({ reason: bounded(TOKEN_WRITE_REJECT_REASONS, reason, 'other') });
+  }
+
+  private connChild(listener: number, tls: boolean): { open: GaugeChild; accepted: CounterChild } {
+    const key = listener * 2 + (tls ? 1 : 0);
+    let c = this.connChildren.get(key);
+    if (!c) {
+      const labels = [String(listener), tls ? 'true' : 'false'] as const;
+      c = {
+        open: this.connectionsOpen.labels(...labels),
+        accepted: this.connectionsAccepted.labels(...labels),
+      };
+      c.open.inc(0);
+      c.accepted.inc(0);
+      this.connChildren.set(key, c);
+    }
+    return c;
+  }
+
+  private backendChild(index: number): { up: GaugeChild; failures: CounterChild } {
+    let c = this.backendChildren.get(index);
+    if (!c) {
+      const label = String(index);
+      c = { up: this.backendUpGauge.labels(label), failures: this.backendConnectFailures.labels(label) };
+      c.failures.inc(0);
+      this.backendChildren.set(index, c);
+    }
+    return c;
+  }
+}
+
+function prebind<K extends string, V>(keys: readonly K[], make: (k: K) => V): ReadonlyMap<string, V> {
+  return new Map(keys.map((k) => [k, make(k)] as const));
+}
+
+/** A Metrics instance with its own Registry (tests, or a second proxy in one process). */
+export function createMetrics(opts: MetricsOptions = {}): Metrics {
+  return new Metrics(new client.Registry(), opts);
+}

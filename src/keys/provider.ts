@@ -1,4 +1,5 @@
 // The one interface every key provider (pkcs11, pem) implements. The private key never leaves the provider.
+import type { KeyObject } from 'node:crypto';
 
 export type WrapAlgorithm = 'rsa-pkcs1v15' | 'rsa-oaep-sha256';
 /** `auto` tries the configured default first, then the other wrap. */
@@ -35,7 +36,7 @@ export interface KeyProvider {
    */
   decrypt(wrappedKey: Buffer, ciphertext: Buffer, wrap: WrapAlgorithm): Promise<Buffer>;
   /** The issuance-protection public key, for creating tokens and for reporting. */
-  publicKey(): Promise<import('node:crypto').KeyObject>;
+  publicKey(): Promise<KeyObject>;
   /** True when the key can be used now (logged-in session, key found). */
   healthy(): Promise<boolean>;
   close(): Promise<void>;

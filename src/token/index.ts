@@ -1,0 +1,11 @@
+export { parseToken, createToken, formatToken, describeLineFormat } from './codec.js';
+export { publicWrap } from '../keys/rsa-wrap.js';
+export type { FormatOptions, LineFormat } from './codec.js';
+export { decryptToken } from './decrypt.js';
+export type { DecryptedToken } from './decrypt.js';
+export { timingSafeEqualBytes } from './compare.js';
+export { decodeBase64Strict, formatBase64Lines } from './base64.js';
+export { decodeTokenDer, encodeTokenDer, describeTokenDer } from './der.js';
+export type { TokenParts, DerLayout } from './der.js';
+export { TokenError } from '../keys/provider.js';
+export type { TokenErrorClass } from '../keys/provider.js';

@@ -29,3 +29,11 @@ export type {
   ProofKeys,
   RevocationCheck,
 } from './types.js';
+export {
+  buildEnrollmentRequest,
+  buildRevocationRequest,
+  computeWitness,
+  keyIdentifier,
+  nameFrom,
+} from './builder.js';
+export type { BuiltRequest, EnrollmentSpec, RevocationSpec, SignerSpec, WitnessSpec } from './builder.js';

@@ -1,12 +1,91 @@
+// `shrtok-proxy serve`: the flags are generated from the config settings table, so every flag has a config
+// file key (snake_case of the flag) and flags win over the file.
+import { writeFileSync, rmSync } from 'node:fs';
+import { UsageError } from './args.js';
+import type { FlagSpec, FlagValues } from './args.js';
 import type { Command } from './command.js';
+import { ConfigError, SERVE_SETTINGS, flagName, loadServeConfig } from '../config/index.js';
+import type { ConfigOverrides, ServeConfig } from '../config/index.js';
+import { createProxyServer } from '../server/index.js';
 
-// Placeholder until the issue that owns this command lands.
+const flags: FlagSpec[] = [
+  ...SERVE_SETTINGS.map((s) => {
+    const spec: FlagSpec = { name: flagName(s.key), type: s.type, help: s.help };
+    if ('valueName' in s) spec.valueName = s.valueName;
+    if ('min' in s) spec.min = s.min;
+    if ('max' in s) spec.max = s.max;
+    if ('choices' in s) spec.choices = s.choices;
+    if ('default' in s && !Array.isArray(s.default) && s.type !== 'boolean')
+      spec.help += ` (default ${String(s.default)})`;
+    return spec;
+  }),
+  {
+    name: 'config',
+    type: 'string',
+    valueName: 'FILE',
+    help: 'YAML or JSON file with the same settings (flags win)',
+  },
+];
+
+function overridesFrom(values: FlagValues): ConfigOverrides {
+  const out: ConfigOverrides = {};
+  for (const s of SERVE_SETTINGS) {
+    const v = values[flagName(s.key)];
+    if (v !== undefined) out[s.key] = v;
+  }
+  return out;
+}
+
+export function serveConfigFromFlags(values: FlagValues): ServeConfig {
+  const file = values.config;
+  try {
+    return loadServeConfig(typeof file === 'string' ? file : undefined, overridesFrom(values));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 export const command: Command = {
   name: 'serve',
-  summary: 'not yet available',
-  usage: 'shrtok-proxy serve',
-  run: () => {
-    process.stderr.write('shrtok-proxy: "serve" is not yet available in this build\n');
-    return Promise.resolve(1);
+  summary: 'run the LDAP proxy',
+  usage: 'shrtok-proxy serve --listen URL --backend URL [options]',
+  description:
+    'Runs the LDAP proxy: every operation is forwarded byte for byte to the first healthy backend.\n' +
+    'Prints "listening <url>" on stdout for each listener once it accepts connections; logs JSON on stderr.\n' +
+    'SIGTERM drains and stops; SIGHUP reloads TLS certificates.',
+  flags,
+  run: async (args) => {
+    const config = serveConfigFromFlags(args.flags);
+    let server;
+    try {
+      server = createProxyServer(config);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new UsageError(`cannot start: ${err.path ? `${err.path}: ` : ''}${err.code ?? err.message}`);
+    }
+    let urls: string[];
+    try {
+      urls = await server.start();
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      process.stderr.write(`shrtok-proxy: cannot listen: ${err.code ?? ''} ${err.message}\n`);
+      await server.shutdown(0);
+      return 1;
+    }
+    if (config.pid_file) writeFileSync(config.pid_file, `${process.pid}\n`);
+    for (const url of urls) process.stdout.write(`listening ${url}\n`);
+    return new Promise<number>((resolve) => {
+      const stop = (signal: string): void => {
+        server.log.info({ signal }, 'shutting down');
+        void server.shutdown().then(() => {
+          if (config.pid_file) rmSync(config.pid_file, { force: true });
+          resolve(0);
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGHUP', () => server.reloadTls());
+    });
   },
 };

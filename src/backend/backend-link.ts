@@ -1,0 +1,155 @@
+// The backend connection of one client session. It frames backend responses and hands each whole frame to
+// its owner inside one corked batch per received chunk; it never decodes more than the envelope.
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { FrameReader } from '../frame/index.js';
+import { connectBackend } from './connect.js';
+import type { Backend, BackendPool } from './pool.js';
+
+export interface BackendLinkOwner {
+  onBackendReady(): void;
+  /** Could not connect to any backend. */
+  onBackendFailed(reason: string): void;
+  /** A working connection was lost (closed, reset, or sent something that is not LDAP). */
+  onBackendLost(reason: string): void;
+  beginBackendBatch(): void;
+  onBackendFrame(frame: Buffer, messageId: number, opTag: number): void;
+  endBackendBatch(): void;
+  onBackendDrain(): void;
+}
+
+export type LinkState = 'idle' | 'connecting' | 'ready' | 'closed';
+
+export class BackendLink {
+  state: LinkState = 'idle';
+  socket: Socket | TLSSocket | null = null;
+  backend: Backend | null = null;
+  private readonly reader: FrameReader;
+
+  constructor(
+    private readonly pool: BackendPool,
+    private readonly owner: BackendLinkOwner,
+  ) {
+    this.reader = new FrameReader(pool.options.maxPduBytes);
+  }
+
+  connect(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'connecting';
+    void this.tryBackends();
+  }
+
+  private async tryBackends(): Promise<void> {
+    const reasons: string[] = [];
+    for (const backend of this.pool.candidates()) {
+      try {
+        const sock = await connectBackend(backend, {
+          timeoutMs: this.pool.options.connectTimeoutMs,
+          startTls: this.pool.options.startTls,
+          ca: this.pool.ca,
+        });
+        if (this.state !== 'connecting') {
+          sock.destroy();
+          return;
+        }
+        this.pool.markUp(backend);
+        this.attach(sock, backend);
+        return;
+      } catch (e) {
+        const reason = `${backend.url.text}: ${(e as Error).message}`;
+        this.pool.markDown(backend, reason);
+        reasons.push(reason);
+        if (this.state !== 'connecting') return;
+      }
+    }
+    this.state = 'idle';
+    this.owner.onBackendFailed(reasons.join('; '));
+  }
+
+  private attach(sock: Socket | TLSSocket, backend: Backend): void {
+    this.socket = sock;
+    this.backend = backend;
+    this.state = 'ready';
+    sock.setNoDelay(true);
+    sock.setKeepAlive(true, 60_000);
+    sock.on('data', this.onData);
+    sock.on('error', this.onError);
+    sock.on('close', this.onClose);
+    sock.on('drain', this.onDrain);
+    this.owner.onBackendReady();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    const reader = this.reader;
+    const owner = this.owner;
+    owner.beginBackendBatch();
+    try {
+      reader.push(chunk);
+      while (this.state === 'ready' && reader.next())
+        owner.onBackendFrame(reader.frame, reader.messageId, reader.opTag);
+    } catch (e) {
+      this.lose(`unreadable response from backend: ${(e as Error).message}`);
+    } finally {
+      owner.endBackendBatch();
+    }
+  };
+
+  private lastError = '';
+  private readonly onError = (e: NodeJS.ErrnoException): void => {
+    this.lastError = `${e.code ?? 'error'}: ${e.message}`;
+  };
+
+  private readonly onClose = (): void => {
+    this.lose(this.lastError || 'backend closed the connection');
+  };
+
+  private readonly onDrain = (): void => {
+    this.owner.onBackendDrain();
+  };
+
+  private lose(reason: string): void {
+    if (this.state !== 'ready') return;
+    this.state = 'closed';
+    this.socket?.destroy();
+    this.owner.onBackendLost(reason);
+  }
+
+  write(frame: Buffer): boolean {
+    return (this.socket as Socket).write(frame);
+  }
+
+  get needsDrain(): boolean {
+    return this.socket?.writableNeedDrain ?? false;
+  }
+
+  cork(): void {
+    this.socket?.cork();
+  }
+  uncork(): void {
+    this.socket?.uncork();
+  }
+  pause(): void {
+    this.socket?.pause();
+  }
+  resume(): void {
+    this.socket?.resume();
+  }
+
+  private ending = false;
+
+  /** Sends what is queued, then closes (after an unbind). */
+  end(): void {
+    const sock = this.socket;
+    this.state = 'closed';
+    this.ending = true;
+    if (sock) {
+      sock.end();
+      sock.once('finish', () => sock.destroy());
+    }
+  }
+
+  destroy(): void {
+    this.state = 'closed';
+    if (!this.ending) this.socket?.destroy();
+  }
+}

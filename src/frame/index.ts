@@ -1,0 +1,2 @@
+export { FrameReader, FrameError } from './frame-reader.js';
+export type { FrameErrorReason } from './frame-reader.js';

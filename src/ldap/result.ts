@@ -1,0 +1,136 @@
+// LDAPResult (RFC 4511 §4.1.9) and the responses built on it: the proxy's own answers, and reading the
+// resultCode of a backend BindResponse.
+import { BerReader, BerTag, BerWriter } from '../ber/index.js';
+import { decodeEnvelope, encodeMessage, opReader } from './message.js';
+import type { Control } from './message.js';
+import { Oid } from './oids.js';
+import { ProtocolOp } from './protocol-op.js';
+import type { ResultCode } from './result-code.js';
+
+const REFERRAL_TAG = 0xa3;
+const SERVER_SASL_CREDS_TAG = 0x87;
+const RESPONSE_NAME_TAG = 0x8a;
+const RESPONSE_VALUE_TAG = 0x8b;
+
+export interface LdapResult {
+  resultCode: number;
+  matchedDN: string;
+  diagnosticMessage: string;
+  referral?: string[];
+}
+
+export interface BindResponse extends LdapResult {
+  serverSaslCreds?: Buffer;
+}
+
+export interface ExtendedResponse extends LdapResult {
+  responseName?: string;
+  responseValue?: Buffer;
+}
+
+function writeResult(w: BerWriter, r: LdapResult): void {
+  w.writeEnumerated(r.resultCode).writeOctetString(r.matchedDN).writeOctetString(r.diagnosticMessage);
+  if (r.referral && r.referral.length > 0) {
+    w.startSequence(REFERRAL_TAG);
+    for (const uri of r.referral) w.writeOctetString(uri);
+    w.endSequence();
+  }
+}
+
+export function readResult(r: BerReader): LdapResult {
+  const result: LdapResult = {
+    resultCode: r.readEnumerated(),
+    matchedDN: r.readString(),
+    diagnosticMessage: r.readString(),
+  };
+  if (r.peekTag() === REFERRAL_TAG) {
+    const list = r.readSequence(REFERRAL_TAG);
+    result.referral = [];
+    while (!list.atEnd()) result.referral.push(list.readString());
+  }
+  return result;
+}
+
+/** Any response whose body is a bare LDAPResult (searchResDone, modifyResponse, addResponse, ...). */
+export function encodeResultResponse(
+  messageId: number,
+  responseTag: number,
+  result: LdapResult,
+  controls: readonly Control[] = [],
+): Buffer {
+  if (responseTag === ProtocolOp.bindResponse) return encodeBindResponse(messageId, result, controls);
+  if (responseTag === ProtocolOp.extendedResp) return encodeExtendedResponse(messageId, result, controls);
+  const w = new BerWriter(64);
+  w.startSequence(responseTag);
+  writeResult(w, result);
+  return encodeMessage(messageId, w.endSequence().toBuffer(), controls);
+}
+
+export function encodeBindResponse(
+  messageId: number,
+  response: BindResponse,
+  controls: readonly Control[] = [],
+): Buffer {
+  const w = new BerWriter(64);
+  w.startSequence(ProtocolOp.bindResponse);
+  writeResult(w, response);
+  if (response.serverSaslCreds) w.writeOctetString(response.serverSaslCreds, SERVER_SASL_CREDS_TAG);
+  return encodeMessage(messageId, w.endSequence().toBuffer(), controls);
+}
+
+export function encodeExtendedResponse(
+  messageId: number,
+  response: ExtendedResponse,
+  controls: readonly Control[] = [],
+): Buffer {
+  const w = new BerWriter(64);
+  w.startSequence(ProtocolOp.extendedResp);
+  writeResult(w, response);
+  if (response.responseName !== undefined) w.writeOctetString(response.responseName, RESPONSE_NAME_TAG);
+  if (response.responseValue !== undefined) w.writeOctetString(response.responseValue, RESPONSE_VALUE_TAG);
+  return encodeMessage(messageId, w.endSequence().toBuffer(), controls);
+}
+
+/** Notice of Disconnection (RFC 4511 §4.4.1): an unsolicited extendedResp with messageID 0. */
+export function encodeNoticeOfDisconnection(
+  resultCode:
+    typeof ResultCode.protocolError | typeof ResultCode.unavailable | typeof ResultCode.strongerAuthRequired,
+  diagnosticMessage: string,
+): Buffer {
+  return encodeExtendedResponse(0, {
+    resultCode,
+    matchedDN: '',
+    diagnosticMessage,
+    responseName: Oid.noticeOfDisconnection,
+  });
+}
+
+export function decodeBindResponse(frame: Buffer): BindResponse {
+  const r = opReader(decodeEnvelope(frame), ProtocolOp.bindResponse);
+  const response: BindResponse = readResult(r);
+  if (r.peekTag() === SERVER_SASL_CREDS_TAG)
+    response.serverSaslCreds = r.readOctetString(SERVER_SASL_CREDS_TAG);
+  r.expectEnd('BindResponse');
+  return response;
+}
+
+export function decodeExtendedResponse(frame: Buffer): ExtendedResponse {
+  const r = opReader(decodeEnvelope(frame), ProtocolOp.extendedResp);
+  const response: ExtendedResponse = readResult(r);
+  if (r.peekTag() === RESPONSE_NAME_TAG) response.responseName = r.readString(RESPONSE_NAME_TAG);
+  if (r.peekTag() === RESPONSE_VALUE_TAG) response.responseValue = r.readOctetString(RESPONSE_VALUE_TAG);
+  r.expectEnd('ExtendedResponse');
+  return response;
+}
+
+/** The LDAPResult of any result-bearing response frame (final responses only). */
+export function decodeResultResponse(frame: Buffer): LdapResult {
+  const env = decodeEnvelope(frame);
+  return readResult(new BerReader(env.op).readSequence(env.opTag));
+}
+
+/** resultCode of a response frame without decoding the rest. */
+export function readResultCode(frame: Buffer): number {
+  const env = decodeEnvelope(frame);
+  return new BerReader(env.op).readSequence(env.opTag).readEnumerated(BerTag.enumerated);
+}

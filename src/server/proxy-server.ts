@@ -1,0 +1,159 @@
+// Listeners (ldap:// and ldaps://), the connection limit, SIGHUP certificate reload and graceful shutdown.
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Server as TlsServer } from 'node:tls';
+import type { Logger } from 'pino';
+import { BackendPool } from '../backend/index.js';
+import { parseLdapUrl } from '../config/index.js';
+import type { LdapUrl, ServeConfig } from '../config/index.js';
+import { ResultCode, encodeNoticeOfDisconnection } from '../ldap/index.js';
+import { ClientSession, ListenerTls, TLS_MIN_VERSION, buildInterceptorTable } from '../session/index.js';
+import type { Interceptor, InterceptorTable, SessionEnv } from '../session/index.js';
+import { createLogger } from './log.js';
+
+export interface ProxyServerOptions {
+  /** Handlers for chosen operations (see src/session/interceptor.ts). */
+  interceptors?: readonly Interceptor[];
+  log?: Logger;
+}
+
+interface Listener {
+  url: LdapUrl;
+  server: Server | TlsServer;
+  /** The URL with the port actually bound (differs when the configured port is 0). */
+  boundUrl: string;
+}
+
+export class ProxyServer {
+  readonly log: Logger;
+  readonly pool: BackendPool;
+  readonly tls: ListenerTls;
+  readonly sessions = new Set<ClientSession>();
+  private readonly interceptors: InterceptorTable;
+  private readonly listeners: Listener[] = [];
+  private shuttingDown = false;
+
+  constructor(
+    readonly config: ServeConfig,
+    options: ProxyServerOptions = {},
+  ) {
+    this.log = options.log ?? createLogger(config.log_level);
+    this.interceptors = buildInterceptorTable(options.interceptors ?? []);
+    this.tls = new ListenerTls(config.tls_cert, config.tls_key);
+    this.pool = new BackendPool(
+      config.backend.map((u) => parseLdapUrl(u, 'backend')),
+      {
+        connectTimeoutMs: config.backend_connect_timeout_ms,
+        downMs: config.backend_down_ms,
+        startTls: config.backend_starttls,
+        caFile: config.backend_ca,
+        maxPduBytes: config.max_backend_pdu_bytes,
+      },
+    );
+  }
+
+  /** Opens every listener; resolves with the bound URLs in configuration order. */
+  async start(): Promise<string[]> {
+    for (const text of this.config.listen) {
+      const url = parseLdapUrl(text, 'listen');
+      const server = url.secure
+        ? createTlsServer({ ...this.tls.options, minVersion: TLS_MIN_VERSION }, (s) =>
+            this.accept(s, text, true),
+          )
+        : createNetServer((s) => this.accept(s, text, false));
+      if (url.secure)
+        server.on('tlsClientError', (e: Error) =>
+          this.log.debug({ reason: e.message }, 'TLS handshake failed'),
+        );
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(url.port, url.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (e) => this.log.error({ err: e, listener: text }, 'listener error'));
+      const port = (server.address() as AddressInfo).port;
+      const host = url.host.includes(':') ? `[${url.host}]` : url.host;
+      this.listeners.push({ url, server, boundUrl: `${url.secure ? 'ldaps' : 'ldap'}://${host}:${port}` });
+    }
+    const urls = this.urls;
+    this.log.info({ listen: urls, backend: this.config.backend }, 'proxy listening');
+    return urls;
+  }
+
+  get urls(): string[] {
+    return this.listeners.map((l) => l.boundUrl);
+  }
+
+  private accept(socket: Socket, listener: string, secure: boolean): void {
+    socket.setNoDelay(true);
+    if (this.shuttingDown || this.sessions.size >= this.config.max_connections) {
+      socket.on('error', () => socket.destroy());
+      socket.end(
+        encodeNoticeOfDisconnection(
+          ResultCode.unavailable,
+          this.shuttingDown ? 'the proxy is shutting down' : 'too many connections',
+        ),
+      );
+      setTimeout(() => socket.destroy(), 2000).unref();
+      return;
+    }
+    const env: SessionEnv = {
+      config: this.config,
+      pool: this.pool,
+      interceptors: this.interceptors,
+      tls: this.tls,
+      log: this.log,
+      listener,
+      onClose: (s) => this.sessions.delete(s),
+    };
+    try {
+      const session = new ClientSession(socket, env, secure);
+      if (!session.closed) this.sessions.add(session);
+    } catch (e) {
+      this.log.error({ err: e }, 'could not set up a client session');
+      socket.destroy();
+    }
+  }
+
+  /** Re-reads the listener certificate and backend CAs; established connections keep theirs. */
+  reloadTls(): void {
+    try {
+      this.tls.reload();
+      this.pool.reloadCa();
+      for (const l of this.listeners) {
+        if (l.url.secure && this.tls.options)
+          (l.server as TlsServer).setSecureContext({ ...this.tls.options, minVersion: TLS_MIN_VERSION });
+      }
+      this.log.info('TLS certificates reloaded');
+    } catch (e) {
+      this.log.error(
+        { reason: (e as Error).message },
+        'TLS reload failed; keeping the previous certificates',
+      );
+    }
+  }
+
+  /** Stops accepting, lets operations in progress finish for up to graceMs, then closes what is left. */
+  async shutdown(graceMs = this.config.shutdown_grace_ms): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    const closed = Promise.all(
+      this.listeners.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve()))),
+    );
+    for (const s of [...this.sessions]) s.beginShutdown();
+    const deadline = Date.now() + graceMs;
+    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const s of [...this.sessions])
+      s.closeWithNotice(ResultCode.unavailable, 'the proxy is shutting down');
+    for (const s of [...this.sessions]) s.destroy();
+    await closed;
+    this.log.info('proxy stopped');
+  }
+}
+
+export function createProxyServer(config: ServeConfig, options: ProxyServerOptions = {}): ProxyServer {
+  return new ProxyServer(config, options);
+}

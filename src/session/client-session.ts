@@ -1,0 +1,577 @@
+// One client connection: frames requests, runs interceptors for the few tags that have them, forwards
+// everything else byte for byte to its own backend connection, and writes backend frames back whole.
+// State kept per connection: bind identity (which picks the limits), outstanding messageIDs, observers.
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { BerError } from '../ber/index.js';
+import { BackendLink } from '../backend/index.js';
+import type { BackendLinkOwner, BackendPool } from '../backend/index.js';
+import type { ServeConfig } from '../config/index.js';
+import { FrameError, FrameReader } from '../frame/index.js';
+import {
+  IS_FINAL_RESPONSE,
+  LdapResultError,
+  Oid,
+  ProtocolOp,
+  RESPONSE_FOR_REQUEST,
+  ResultCode,
+  decodeAbandonRequest,
+  decodeBindRequest,
+  decodeExtendedRequest,
+  encodeExtendedResponse,
+  encodeNoticeOfDisconnection,
+  encodeResultResponse,
+  opName,
+  readResultCode,
+} from '../ldap/index.js';
+import { ANONYMOUS, InterceptedRequest } from './interceptor.js';
+import type {
+  BindState,
+  InterceptDecision,
+  Interceptor,
+  InterceptorTable,
+  ObserveEnd,
+  RequestRewriter,
+  ResponseObserver,
+  SessionContext,
+} from './interceptor.js';
+import type { ListenerTls } from './tls-context.js';
+
+export interface SessionEnv {
+  readonly config: ServeConfig;
+  readonly pool: BackendPool;
+  readonly interceptors: InterceptorTable;
+  readonly tls: ListenerTls;
+  readonly log: Logger;
+  readonly listener: string;
+  onClose(session: ClientSession): void;
+}
+
+interface Queued {
+  frame: Buffer;
+  messageId: number;
+  opTag: number;
+}
+
+type Notice = typeof ResultCode.protocolError | typeof ResultCode.unavailable;
+
+let nextSessionId = 1;
+
+export class ClientSession implements SessionContext, BackendLinkOwner {
+  readonly id = nextSessionId++;
+  readonly clientAddress: string;
+  readonly clientPort: number;
+  readonly listener: string;
+  readonly log: Logger;
+  tls: boolean;
+  bindState: BindState = ANONYMOUS;
+
+  private socket: Socket;
+  private readonly reader: FrameReader;
+  private readonly link: BackendLink;
+  private readonly outstanding = new Map<number, number>();
+  private readonly observers = new Map<number, ResponseObserver>();
+  private maxOutstanding: number;
+  private rewriter: RequestRewriter | null = null;
+  /** Requests waiting for the backend connection. */
+  private waiting: Queued[] = [];
+  /** messageID of the bind in flight at the backend, and what it was for. */
+  private bindId = -1;
+  private bindDn = '';
+  private bindMechanism = '';
+  private bindAnonymous = false;
+  /** Reading stopped: an async interceptor is running or StartTLS is being set up. */
+  private busy = false;
+  private heldChunks: Buffer[] = [];
+  private clientPaused = false;
+  private backendPaused = false;
+  private backendWasReady = false;
+  private backendNoticeSeen = false;
+  private draining = false;
+  closed = false;
+
+  constructor(
+    socket: Socket,
+    private readonly env: SessionEnv,
+    secure: boolean,
+  ) {
+    this.socket = socket;
+    this.tls = secure;
+    this.listener = env.listener;
+    this.clientAddress = socket.remoteAddress ?? '';
+    this.clientPort = socket.remotePort ?? 0;
+    this.log = env.log.child({ session: this.id });
+    this.reader = new FrameReader(env.config.max_pdu_bytes_anonymous);
+    this.maxOutstanding = env.config.max_outstanding_anonymous;
+    this.link = new BackendLink(env.pool, this);
+    this.attachClient(socket);
+    this.link.connect();
+  }
+
+  get outstandingCount(): number {
+    return this.outstanding.size;
+  }
+
+  setBindState(state: BindState): void {
+    this.bindState = state;
+    const anonymous = state.kind === 'anonymous';
+    const c = this.env.config;
+    this.reader.maxFrameBytes = anonymous ? c.max_pdu_bytes_anonymous : c.max_pdu_bytes;
+    this.maxOutstanding = anonymous ? c.max_outstanding_anonymous : c.max_outstanding;
+  }
+
+  setRequestRewriter(rewriter: RequestRewriter | null): void {
+    this.rewriter = rewriter;
+  }
+
+  private attachClient(sock: Socket): void {
+    sock.setNoDelay(true);
+    if (this.env.config.idle_timeout_ms > 0) sock.setTimeout(this.env.config.idle_timeout_ms);
+    sock.on('data', this.onClientData);
+    sock.on('end', this.onClientEnd);
+    sock.on('close', this.onClientClose);
+    sock.on('error', this.onClientError);
+    sock.on('drain', this.onClientDrain);
+    sock.on('timeout', this.onClientTimeout);
+  }
+
+  private detachClient(sock: Socket): void {
+    sock.off('data', this.onClientData);
+    sock.off('end', this.onClientEnd);
+    sock.off('close', this.onClientClose);
+    sock.off('error', this.onClientError);
+    sock.off('drain', this.onClientDrain);
+    sock.off('timeout', this.onClientTimeout);
+  }
+
+  // ---- client → backend -------------------------------------------------------------------------------
+
+  private readonly onClientData = (chunk: Buffer): void => {
+    if (this.closed) return;
+    if (this.busy) {
+      this.heldChunks.push(chunk);
+      this.socket.pause();
+      return;
+    }
+    this.readRequests(chunk);
+  };
+
+  /** Handles every complete request buffered, unless an interceptor or StartTLS makes the session busy. */
+  private readRequests(chunk: Buffer | null): void {
+    const reader = this.reader;
+    const link = this.link;
+    link.cork();
+    try {
+      if (chunk !== null) reader.push(chunk);
+      while (!this.busy && !this.closed && reader.next())
+        this.onRequest(reader.frame, reader.messageId, reader.opTag);
+    } catch (e) {
+      this.onClientFault(e);
+    } finally {
+      link.uncork();
+    }
+    if (!this.clientPaused && link.needsDrain) {
+      this.clientPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  private resumeReading(): void {
+    this.busy = false;
+    if (this.closed) return;
+    this.readRequests(null);
+    while (!this.busy && !this.closed && this.heldChunks.length > 0)
+      this.readRequests(this.heldChunks.shift() as Buffer);
+    if (!this.busy && !this.clientPaused) this.socket.resume();
+  }
+
+  private onRequest(frame: Buffer, messageId: number, opTag: number): void {
+    if (messageId === 0)
+      throw new FrameError('badEnvelope', 'messageID 0 is reserved for unsolicited notifications');
+    if (this.draining && opTag !== ProtocolOp.abandonRequest && opTag !== ProtocolOp.unbindRequest) {
+      this.answerLocally(messageId, opTag, ResultCode.unavailable, 'the proxy is shutting down');
+      return;
+    }
+    const chain = this.env.interceptors[opTag];
+    if (opTag === ProtocolOp.extendedReq && this.isStartTls(frame)) return this.startTls(messageId);
+    if (chain === undefined) return this.forward(frame, messageId, opTag, null);
+    this.runInterceptors(new InterceptedRequest(frame, messageId, opTag), chain, 0);
+  }
+
+  private runInterceptors(req: InterceptedRequest, chain: readonly Interceptor[], from: number): void {
+    for (let i = from; i < chain.length; i++) {
+      const interceptor = chain[i] as Interceptor;
+      let decision: InterceptDecision | Promise<InterceptDecision>;
+      try {
+        decision = interceptor.intercept(req, this);
+      } catch (e) {
+        return this.interceptorFailed(req, interceptor, e);
+      }
+      if (decision instanceof Promise) {
+        this.busy = true;
+        decision.then(
+          (d) =>
+            this.afterAsync(() =>
+              d.action === 'pass' ? this.runInterceptors(req, chain, i + 1) : this.apply(req, d),
+            ),
+          (e: unknown) => this.afterAsync(() => this.interceptorFailed(req, interceptor, e)),
+        );
+        return;
+      }
+      if (decision.action !== 'pass') return this.apply(req, decision);
+    }
+    this.forward(req.frame, req.messageId, req.opTag, null);
+  }
+
+  /** Finishes a request whose interceptor answered asynchronously, then reads on (unless busy again). */
+  private afterAsync(step: () => void): void {
+    if (this.closed) return;
+    this.busy = false;
+    try {
+      step();
+    } catch (e) {
+      this.onClientFault(e);
+      return;
+    }
+    if (!this.busy) this.resumeReading();
+  }
+
+  private apply(req: InterceptedRequest, d: InterceptDecision): void {
+    if (d.action === 'forward') {
+      this.forward(d.frame ?? req.frame, req.messageId, req.opTag, d.observe ?? null);
+    } else if (d.action === 'respond') {
+      for (const f of d.frames) this.socket.write(f);
+      if (d.close) this.closeClient();
+    } else {
+      this.forward(req.frame, req.messageId, req.opTag, null);
+    }
+  }
+
+  private interceptorFailed(req: InterceptedRequest, interceptor: Interceptor, e: unknown): void {
+    let code: number = ResultCode.other;
+    let message = 'internal error in the proxy';
+    if (e instanceof LdapResultError) {
+      code = e.code;
+      message = e.message;
+    } else if (e instanceof BerError) {
+      code = ResultCode.protocolError;
+      message = `malformed ${opName(req.opTag)}: ${e.message}`;
+    } else {
+      this.log.error({ err: e, interceptor: interceptor.name, op: opName(req.opTag) }, 'interceptor failed');
+    }
+    this.answerLocally(req.messageId, req.opTag, code, message);
+  }
+
+  /** Answers with the response type that matches the request; abandon and unbind get nothing. */
+  private answerLocally(messageId: number, opTag: number, code: number, message: string): void {
+    const responseTag = RESPONSE_FOR_REQUEST[opTag] ?? 0;
+    if (responseTag === 0) return;
+    this.socket.write(
+      encodeResultResponse(messageId, responseTag, {
+        resultCode: code,
+        matchedDN: '',
+        diagnosticMessage: message,
+      }),
+    );
+  }
+
+  private forward(frame: Buffer, messageId: number, opTag: number, observer: ResponseObserver | null): void {
+    if (opTag === ProtocolOp.abandonRequest) {
+      this.abandoned(decodeAbandonRequest(frame));
+    } else if (opTag === ProtocolOp.unbindRequest) {
+      this.sendToBackend(frame, messageId, opTag);
+      this.link.end();
+      this.closeClient();
+      return;
+    } else if (RESPONSE_FOR_REQUEST[opTag] !== 0) {
+      if (this.outstanding.size >= this.maxOutstanding) {
+        this.answerLocally(
+          messageId,
+          opTag,
+          ResultCode.busy,
+          `too many operations in progress (limit ${this.maxOutstanding})`,
+        );
+        observer?.onEnd?.('closed', this);
+        return;
+      }
+      this.outstanding.set(messageId, opTag);
+      if (opTag === ProtocolOp.bindRequest) this.bindStarted(frame, messageId);
+    }
+    if (observer !== null) this.observers.set(messageId, observer);
+    if (this.rewriter !== null) frame = this.rewriter(frame, messageId, opTag, this);
+    this.sendToBackend(frame, messageId, opTag);
+  }
+
+  private sendToBackend(frame: Buffer, messageId: number, opTag: number): void {
+    const link = this.link;
+    if (link.state === 'ready') {
+      link.write(frame);
+      return;
+    }
+    if (link.state === 'closed') return;
+    this.waiting.push({ frame, messageId, opTag });
+    link.connect();
+  }
+
+  /** RFC 4513 §4: a bind makes the connection anonymous until it succeeds. */
+  private bindStarted(frame: Buffer, messageId: number): void {
+    this.setBindState(ANONYMOUS);
+    this.bindId = messageId;
+    try {
+      const bind = decodeBindRequest(frame);
+      this.bindDn = bind.name;
+      const auth = bind.authentication;
+      this.bindMechanism = auth.kind === 'simple' ? 'simple' : auth.mechanism;
+      this.bindAnonymous = auth.kind === 'simple' && auth.password.length === 0;
+    } catch {
+      // The backend answers a malformed bind itself; the session just stays anonymous.
+      this.bindDn = '';
+      this.bindMechanism = 'unknown';
+      this.bindAnonymous = true;
+    }
+  }
+
+  private abandoned(target: number): void {
+    this.outstanding.delete(target);
+    if (target === this.bindId) this.bindId = -1;
+    const obs = this.observers.get(target);
+    if (obs) {
+      this.observers.delete(target);
+      obs.onEnd?.('abandoned', this);
+    }
+  }
+
+  // ---- StartTLS (RFC 4511 §4.14, RFC 4513 §3.1.1) ------------------------------------------------------
+
+  private isStartTls(frame: Buffer): boolean {
+    try {
+      return decodeExtendedRequest(frame).requestName === Oid.startTls;
+    } catch {
+      return false; // forwarded; the backend reports the protocol error
+    }
+  }
+
+  private startTls(messageId: number): void {
+    const refuse = (code: number, message: string): void => {
+      this.socket.write(
+        encodeExtendedResponse(messageId, { resultCode: code, matchedDN: '', diagnosticMessage: message }),
+      );
+    };
+    if (this.tls) return refuse(ResultCode.operationsError, 'TLS is already active on this connection');
+    if (this.env.tls.context === null)
+      return refuse(ResultCode.unavailable, 'StartTLS is not configured on this proxy');
+    if (this.outstanding.size > 0 || this.busy)
+      return refuse(ResultCode.operationsError, 'StartTLS refused: operations are outstanding');
+    if (this.reader.hasPendingBytes)
+      return refuse(ResultCode.operationsError, 'StartTLS refused: data was sent after the StartTLS request');
+    this.socket.write(
+      encodeExtendedResponse(messageId, {
+        resultCode: ResultCode.success,
+        matchedDN: '',
+        diagnosticMessage: '',
+        responseName: Oid.startTls,
+      }),
+    );
+    this.busy = true;
+    const raw = this.socket;
+    this.detachClient(raw);
+    const secure = new TLSSocket(raw, { isServer: true, secureContext: this.env.tls.context });
+    this.socket = secure;
+    this.attachClient(secure);
+    secure.once('secure', () => {
+      this.tls = true;
+      this.resumeReading();
+    });
+  }
+
+  // ---- backend → client -------------------------------------------------------------------------------
+
+  onBackendReady(): void {
+    this.backendWasReady = true;
+    const waiting = this.waiting;
+    this.waiting = [];
+    this.link.cork();
+    for (const q of waiting) this.link.write(q.frame);
+    this.link.uncork();
+  }
+
+  onBackendFailed(reason: string): void {
+    this.log.warn({ reason }, 'no backend available');
+    const waiting = this.waiting;
+    this.waiting = [];
+    if (this.closed) return;
+    const message = 'no directory server is available';
+    this.socket.cork();
+    for (const q of waiting) {
+      this.outstanding.delete(q.messageId);
+      this.endObserver(q.messageId, 'backendLost');
+      this.answerLocally(q.messageId, q.opTag, ResultCode.unavailable, message);
+    }
+    this.socket.uncork();
+    if (this.backendWasReady)
+      this.closeWithNotice(ResultCode.unavailable, 'lost the connection to the directory server');
+  }
+
+  onBackendLost(reason: string): void {
+    if (this.closed) return;
+    this.log.warn({ reason, backend: this.link.backend?.url.text }, 'backend connection lost');
+    for (const id of [...this.observers.keys()]) this.endObserver(id, 'backendLost');
+    if (this.backendNoticeSeen) this.closeClient();
+    else this.closeWithNotice(ResultCode.unavailable, 'lost the connection to the directory server');
+  }
+
+  beginBackendBatch(): void {
+    this.socket.cork();
+  }
+
+  endBackendBatch(): void {
+    this.socket.uncork();
+    if (!this.backendPaused && this.socket.writableNeedDrain) {
+      this.backendPaused = true;
+      this.link.pause();
+    }
+  }
+
+  onBackendFrame(frame: Buffer, messageId: number, opTag: number): void {
+    if (messageId === 0) {
+      // Unsolicited notification: passed through; a Notice of Disconnection means the backend will close.
+      if (opTag === ProtocolOp.extendedResp) this.backendNoticeSeen = true;
+      this.socket.write(frame);
+      return;
+    }
+    let out: Buffer | null = frame;
+    const final = IS_FINAL_RESPONSE[opTag] === 1;
+    if (this.observers.size !== 0) {
+      const obs = this.observers.get(messageId);
+      if (obs !== undefined) {
+        try {
+          out = obs.onResponse(frame, opTag, this);
+        } catch (e) {
+          // Never pass on a frame a filter could not handle: it may hold what the filter removes.
+          this.log.error({ err: e, op: opName(opTag) }, 'response observer failed');
+          this.closeWithNotice(ResultCode.unavailable, 'internal error in the proxy');
+          return;
+        }
+        if (final) this.endObserver(messageId, 'done');
+      }
+    }
+    if (final) {
+      if (messageId === this.bindId && opTag === ProtocolOp.bindResponse) this.bindFinished(frame);
+      this.outstanding.delete(messageId);
+    }
+    if (out !== null) this.socket.write(out);
+    if (final && this.draining && this.outstanding.size === 0)
+      this.closeWithNotice(ResultCode.unavailable, 'the proxy is shutting down');
+  }
+
+  private bindFinished(frame: Buffer): void {
+    this.bindId = -1;
+    let code: number;
+    try {
+      code = readResultCode(frame);
+    } catch {
+      return;
+    }
+    if (code === ResultCode.success && !this.bindAnonymous)
+      this.setBindState({ kind: 'backend', dn: this.bindDn, mechanism: this.bindMechanism });
+  }
+
+  private endObserver(messageId: number, reason: ObserveEnd): void {
+    const obs = this.observers.get(messageId);
+    if (obs === undefined) return;
+    this.observers.delete(messageId);
+    try {
+      obs.onEnd?.(reason, this);
+    } catch (e) {
+      this.log.error({ err: e }, 'response observer failed');
+    }
+  }
+
+  onBackendDrain(): void {
+    if (this.clientPaused) {
+      this.clientPaused = false;
+      if (!this.busy) this.socket.resume();
+    }
+  }
+
+  private readonly onClientDrain = (): void => {
+    if (this.backendPaused) {
+      this.backendPaused = false;
+      this.link.resume();
+    }
+  };
+
+  // ---- ending -------------------------------------------------------------------------------------------
+
+  private onClientFault(e: unknown): void {
+    if (e instanceof FrameError || e instanceof BerError) {
+      this.log.info({ client: this.clientAddress, reason: e.message }, 'protocol error from client');
+      this.closeWithNotice(ResultCode.protocolError, e.message);
+    } else {
+      this.log.error({ err: e }, 'internal error on a client connection');
+      this.closeWithNotice(ResultCode.unavailable, 'internal error in the proxy');
+    }
+  }
+
+  private readonly onClientTimeout = (): void => {
+    if (this.outstanding.size === 0 && !this.busy)
+      this.closeWithNotice(ResultCode.unavailable, 'idle timeout');
+  };
+
+  private readonly onClientEnd = (): void => {
+    this.closeClient();
+  };
+
+  private readonly onClientError = (e: NodeJS.ErrnoException): void => {
+    this.log.debug({ code: e.code, reason: e.message }, 'client connection error');
+    this.destroy();
+  };
+
+  private readonly onClientClose = (): void => {
+    this.destroy();
+  };
+
+  /** Stop taking new operations; close once the ones in progress have completed. */
+  beginShutdown(): void {
+    this.draining = true;
+    if (this.outstanding.size === 0 && !this.busy)
+      this.closeWithNotice(ResultCode.unavailable, 'the proxy is shutting down');
+  }
+
+  closeWithNotice(code: Notice, message: string): void {
+    if (this.closed) return;
+    if (this.socket.writable) this.socket.write(encodeNoticeOfDisconnection(code, message));
+    this.closeClient();
+  }
+
+  /** Flushes what was written, then closes both sides. */
+  private closeClient(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.link.destroy();
+    const sock = this.socket;
+    sock.end();
+    sock.once('finish', () => sock.destroy());
+    // A client that never reads must not keep the socket open forever.
+    setTimeout(() => sock.destroy(), 5000).unref();
+    this.finish();
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+    this.link.destroy();
+    this.finish();
+  }
+
+  private finished = false;
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const id of [...this.observers.keys()]) this.endObserver(id, 'closed');
+    this.waiting = [];
+    this.heldChunks = [];
+    this.env.onClose(this);
+  }
+}

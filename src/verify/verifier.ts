@@ -1,0 +1,411 @@
+// identity → directory lookup → cache → KeyProvider decrypt → derive → compare, with lockout and audit around
+// it. Every entry point (virtual bind, verify extended operation, CLI) goes through one TokenVerifier.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  CmcParseError,
+  decodeCmcRequest,
+  deriveProofKeys,
+  precheckEnrollment,
+  precheckRevocation,
+  verifyEnrollment,
+  verifyRevocation,
+} from '../cmc/index.js';
+import type { CmcRequest, CmcResult, EnrollmentOptions, ProofKeys } from '../cmc/index.js';
+import { DirectoryUnavailableError, LookupFailure } from '../directory/index.js';
+import type { DirectoryChange, TokenDirectory, TokenRecord } from '../directory/index.js';
+import { KeyUnavailableError, TokenError } from '../keys/provider.js';
+import type { KeyProvider, WrapSetting } from '../keys/provider.js';
+import { decryptToken } from '../token/index.js';
+import { nullAuditSink } from './audit.js';
+import type { AuditSink } from './audit.js';
+import { CredentialCache, normalizeDn } from './cache.js';
+import type { CachedCredential } from './cache.js';
+import { DEFAULT_CLIENT_LIMIT, DEFAULT_LOCKOUT, Lockout } from './lockout.js';
+import type { LockoutPolicy } from './lockout.js';
+import type { Clock, Identity, VerifyContext, VerifyOutcome } from './types.js';
+
+export type CacheMode = 'strict' | 'ttl';
+
+/** The part of ChangeWatcher the verifier listens to. */
+export interface ChangeSource {
+  readonly active: boolean;
+  on(event: 'change', listener: (c: DirectoryChange) => void): unknown;
+  on(event: 'deletedUuids', listener: (uuids: string[]) => void): unknown;
+  on(event: 'down', listener: (reason: string) => void): unknown;
+}
+
+/** The verification metrics of src/metrics (structurally), so tests can pass an isolated registry. */
+export interface VerifierMetrics {
+  verification(kind: string, result: string, failedCheck: string | null, seconds: number): void;
+  cacheHit(): void;
+  cacheMiss(): void;
+  cacheSize(entries: number): void;
+  lockoutStarted(scope: 'identity' | 'client_address'): void;
+}
+
+export interface TokenVerifierOptions {
+  directory: TokenDirectory;
+  keyProvider: KeyProvider;
+  wrap: WrapSetting;
+  cacheMode?: CacheMode;
+  /** ttl mode: how long a verified entry answers without a directory read. Default 60 s. */
+  cacheTtlMs?: number;
+  cacheMaxEntries?: number;
+  lockout?: LockoutPolicy;
+  /** Failed virtual binds per client address. */
+  clientLimit?: LockoutPolicy;
+  audit?: AuditSink;
+  /** Lockout time; injectable for tests. */
+  clock?: Clock;
+  enrollment?: EnrollmentOptions;
+  metrics?: VerifierMetrics;
+  /** Reports unexpected errors (never with secrets); the outcome is then 'unavailable'. */
+  onError?: (e: unknown) => void;
+}
+
+/** Why no credential could be had for an identity: a verification failure, not an outage. */
+class CredentialFailure extends Error {
+  constructor(
+    readonly check: 'lookup' | 'token',
+    readonly dn?: string,
+  ) {
+    super(check);
+  }
+}
+
+class Unavailable extends Error {
+  constructor(readonly source: 'directory' | 'key') {
+    super(source);
+  }
+}
+
+export interface VerifierStats {
+  directoryReads: number;
+  decrypts: number;
+  hsmSkipped: number;
+}
+
+export class TokenVerifier {
+  readonly stats: VerifierStats = { directoryReads: 0, decrypts: 0, hsmSkipped: 0 };
+  readonly lockout: Lockout;
+  readonly clientLimit: Lockout;
+  private readonly cache: CredentialCache;
+  private readonly inflight = new Map<string, Promise<CachedCredential>>();
+  private readonly macKey = randomBytes(32);
+  /** Compared against when there is no credential, so every path does one keyed hash and one compare. */
+  private readonly dummyMac: Buffer;
+  private readonly dummyProofKeys: ProofKeys;
+  private readonly mode: CacheMode;
+  private readonly audit: AuditSink;
+  private watcher: ChangeSource | undefined;
+
+  constructor(private readonly opts: TokenVerifierOptions) {
+    this.mode = opts.cacheMode ?? 'strict';
+    this.cache = new CredentialCache({
+      maxEntries: opts.cacheMaxEntries ?? 10_000,
+      ttlMs: this.mode === 'ttl' ? (opts.cacheTtlMs ?? 60_000) : undefined,
+    });
+    const clock = opts.clock ?? Date.now;
+    this.lockout = new Lockout(opts.lockout ?? DEFAULT_LOCKOUT, clock);
+    this.clientLimit = new Lockout(opts.clientLimit ?? DEFAULT_CLIENT_LIMIT, clock);
+    this.audit = opts.audit ?? nullAuditSink;
+    this.dummyMac = this.mac(randomBytes(32));
+    this.dummyProofKeys = deriveProofKeys(randomBytes(32), 'dummy');
+  }
+
+  /** ttl mode: changes seen by the subscription invalidate at once; losing it empties the cache. */
+  attachWatcher(watcher: ChangeSource): void {
+    this.watcher = watcher;
+    watcher.on('change', (c) => {
+      this.cache.invalidateDn(c.dn);
+      if (c.previousDn) this.cache.invalidateDn(c.previousDn);
+      if (c.uuid) this.cache.invalidateUuid(c.uuid);
+    });
+    watcher.on('deletedUuids', (uuids) => uuids.forEach((u) => this.cache.invalidateUuid(u)));
+    watcher.on('down', () => this.cache.clear());
+  }
+
+  /** A write through the proxy touched this entry (modify, delete, modDN). */
+  invalidate(dn: string): void {
+    this.cache.invalidateDn(dn);
+  }
+
+  /** One line for the startup log describing how the cache stays coherent. */
+  describeCoherence(): string {
+    if (this.mode === 'strict') return 'cache mode strict: every verification reads the directory entry';
+    if (this.watcher)
+      return 'cache mode ttl: changes made on the backend are seen through a change subscription';
+    return (
+      'cache mode ttl WITHOUT a change subscription: changes made behind the proxy are seen only after ' +
+      `the TTL (${Math.round((this.opts.cacheTtlMs ?? 60_000) / 1000)} s)`
+    );
+  }
+
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
+  async verifyPassword(identity: Identity, password: Buffer, ctx: VerifyContext): Promise<VerifyOutcome> {
+    const started = performance.now();
+    const who = 'uid' in identity ? { identification: identity.uid } : { serial: identity.serial };
+    const outcome = await this.guarded(who, ctx, async () => {
+      const got = await this.credentialOrFailure(identity);
+      // Equal work on every path: one keyed hash of the password, one constant-time compare.
+      const expected = got.cred?.passphraseMac ?? this.dummyMac;
+      const matches = timingSafeEqual(this.mac(password), expected) && got.cred !== undefined;
+      const failedCheck =
+        got.failure ?? (password.length === 0 ? 'empty_passphrase' : matches ? undefined : 'passphrase');
+      return { dn: got.cred?.dn ?? got.dn, failedCheck, countFailure: password.length > 0 };
+    });
+    this.record(ctx, who, outcome, started);
+    return outcome;
+  }
+
+  /**
+   * Verifies a CMC Full PKI Request (enrollment: identityProofV2 and POP link; revocation: the passphrase).
+   * `expected`, when the caller named a subject, must agree with the request (failedCheck subject_mismatch).
+   */
+  async verifyCmc(der: Buffer, ctx: VerifyContext, expected?: Identity): Promise<VerifyOutcome> {
+    const started = performance.now();
+    let req: CmcRequest;
+    try {
+      req = decodeCmcRequest(der);
+    } catch (e) {
+      if (!(e instanceof CmcParseError)) throw e;
+      const outcome: VerifyOutcome = { result: 'failure', failedCheck: 'parse' };
+      this.record({ ...ctx, kind: 'cmc' }, {}, outcome, started);
+      return outcome;
+    }
+    return req.kind === 'revocation'
+      ? this.verifyRevocationRequest(req, ctx, expected, started)
+      : this.verifyEnrollmentRequest(req, ctx, expected, started);
+  }
+
+  private async verifyEnrollmentRequest(
+    req: CmcRequest,
+    ctx: VerifyContext,
+    expected: Identity | undefined,
+    started: number,
+  ): Promise<VerifyOutcome> {
+    const c = { ...ctx, kind: 'cmc' as const };
+    const identification = req.identification ?? undefined;
+    const who = { identification };
+    const early = precheckEnrollment(req, this.opts.enrollment);
+    const mismatch = expected && !('uid' in expected && expected.uid === identification);
+    if (early || mismatch || identification === undefined) {
+      const outcome: VerifyOutcome = {
+        result: 'failure',
+        identification,
+        failedCheck: early?.failedCheck ?? 'subject_mismatch',
+      };
+      this.record(c, who, outcome, started);
+      return outcome;
+    }
+    const outcome = await this.guarded(who, c, async () => {
+      const got = await this.credentialOrFailure({ uid: identification });
+      const result = verifyEnrollment(req, got.cred?.proofKeys ?? this.dummyProofKeys, this.opts.enrollment);
+      return { dn: got.cred?.dn ?? got.dn, failedCheck: got.failure ?? checkOf(result), countFailure: true };
+    });
+    this.record(c, who, outcome, started);
+    return outcome;
+  }
+
+  private async verifyRevocationRequest(
+    req: CmcRequest,
+    ctx: VerifyContext,
+    expected: Identity | undefined,
+    started: number,
+  ): Promise<VerifyOutcome> {
+    const c = { ...ctx, kind: 'revocation' as const };
+    const serial = req.revocation?.serial;
+    const who = { serial };
+    const early = precheckRevocation(req);
+    const mismatch = expected && !('serial' in expected && expected.serial === serial);
+    if (early || mismatch || serial === undefined) {
+      const outcome: VerifyOutcome = {
+        result: 'failure',
+        serial,
+        failedCheck: early?.failedCheck ?? 'subject_mismatch',
+      };
+      this.record(c, who, outcome, started);
+      return outcome;
+    }
+    const outcome = await this.guarded(who, c, async () => {
+      const got = await this.credentialOrFailure({ serial });
+      const expectedMac = got.cred?.passphraseMac ?? this.dummyMac;
+      const matcher = (p: Buffer): boolean =>
+        timingSafeEqual(this.mac(p), expectedMac) && got.cred !== undefined;
+      const result = verifyRevocation(req, got.failure === 'token' ? null : matcher);
+      return { dn: got.cred?.dn ?? got.dn, failedCheck: got.failure ?? checkOf(result), countFailure: true };
+    });
+    this.record(c, who, outcome, started);
+    return outcome;
+  }
+
+  /**
+   * Runs one verification body and applies lockout: a locked identity (or, for binds, a client address over
+   * its limit) fails with `locked` after doing the same work as any other attempt. Outages become 'unavailable'.
+   */
+  private async guarded(
+    who: { identification?: string; serial?: string },
+    ctx: VerifyContext,
+    body: () => Promise<{ dn?: string; failedCheck?: string; countFailure: boolean }>,
+  ): Promise<VerifyOutcome> {
+    let r: Awaited<ReturnType<typeof body>>;
+    try {
+      r = await body();
+    } catch (e) {
+      if (!(e instanceof Unavailable)) this.opts.onError?.(e);
+      return { result: 'unavailable', ...who, failedCheck: e instanceof Unavailable ? e.source : 'internal' };
+    }
+    const lockKey = r.dn !== undefined ? `dn:${normalizeDn(r.dn)}` : identityLockKey(who);
+    const clientKey = `addr:${ctx.clientAddress}`;
+    const locked =
+      this.lockout.isLocked(lockKey) || (ctx.kind === 'bind' && this.clientLimit.isLocked(clientKey));
+    const failedCheck = locked ? 'locked' : r.failedCheck;
+    const base = { ...who, ...(r.dn !== undefined ? { entryDn: r.dn } : {}) };
+    if (failedCheck === undefined) {
+      this.lockout.recordSuccess(lockKey);
+      return { result: 'success', ...base };
+    }
+    if (r.countFailure) {
+      if (this.lockout.recordFailure(lockKey)) this.opts.metrics?.lockoutStarted('identity');
+      if (ctx.kind === 'bind' && this.clientLimit.recordFailure(clientKey)) {
+        this.opts.metrics?.lockoutStarted('client_address');
+      }
+    }
+    return { result: 'failure', ...base, failedCheck };
+  }
+
+  /** The credential, or why there is none (lookup / token). Throws Unavailable for outages. */
+  private async credentialOrFailure(
+    identity: Identity,
+  ): Promise<{ cred?: CachedCredential; failure?: 'lookup' | 'token'; dn?: string }> {
+    try {
+      return { cred: await this.credential(identity) };
+    } catch (e) {
+      if (e instanceof CredentialFailure) return { failure: e.check, dn: e.dn };
+      throw e;
+    }
+  }
+
+  /**
+   * strict: reads the entry every time; the HSM is skipped when the token bytes equal those last decrypted.
+   * ttl: a fresh entry (or a fresh "not found") answers without the directory, but only while the change
+   * subscription is up (or when there is none). Concurrent calls for one identity share one read and decrypt.
+   */
+  private credential(identity: Identity): Promise<CachedCredential> {
+    const key = 'uid' in identity ? `uid:${identity.uid}` : `serial:${identity.serial}`;
+    if (this.ttlUsable()) {
+      const hit = this.cache.get(key);
+      if (hit) {
+        this.opts.metrics?.cacheHit();
+        return Promise.resolve(hit);
+      }
+      const miss = this.cache.getMiss(key);
+      if (miss) return Promise.reject(new CredentialFailure(miss.reason as 'lookup' | 'token', miss.dn));
+    }
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.load(key, identity).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async load(key: string, identity: Identity): Promise<CachedCredential> {
+    const epoch = this.cache.epoch;
+    const keep = (): boolean => epoch === this.cache.epoch;
+    let record: TokenRecord;
+    try {
+      this.stats.directoryReads++;
+      record =
+        'uid' in identity
+          ? await this.opts.directory.lookupEnrollmentToken(identity.uid)
+          : await this.opts.directory.lookupRevocationToken(identity.serial);
+    } catch (e) {
+      if (e instanceof LookupFailure) {
+        if (this.ttlUsable() && keep()) this.cache.setMiss(key, { reason: 'lookup', dn: e.dn });
+        throw new CredentialFailure('lookup', e.dn);
+      }
+      if (e instanceof DirectoryUnavailableError) throw new Unavailable('directory');
+      throw e;
+    }
+    const digest = createHash('sha256').update(record.token).digest();
+    const previous = this.cache.peek(key);
+    if (previous && previous.dn === record.dn && timingSafeEqual(previous.tokenDigest, digest)) {
+      this.stats.hsmSkipped++;
+      this.opts.metrics?.cacheHit();
+      if (keep()) this.cache.set(key, previous);
+      return previous;
+    }
+    this.opts.metrics?.cacheMiss();
+    let passphrase: Buffer;
+    try {
+      this.stats.decrypts++;
+      ({ passphrase } = await decryptToken(record.token, this.opts.keyProvider, this.opts.wrap));
+    } catch (e) {
+      if (e instanceof TokenError) {
+        if (this.ttlUsable() && keep()) this.cache.setMiss(key, { reason: 'token', dn: record.dn });
+        throw new CredentialFailure('token', record.dn);
+      }
+      if (e instanceof KeyUnavailableError) throw new Unavailable('key');
+      throw e;
+    }
+    try {
+      const cred: CachedCredential = {
+        dn: record.dn,
+        uuid: record.uuid,
+        tokenDigest: digest,
+        passphraseMac: this.mac(passphrase),
+        proofKeys: 'uid' in identity ? deriveProofKeys(passphrase, identity.uid) : undefined,
+      };
+      if (keep()) this.cache.set(key, cred);
+      this.opts.metrics?.cacheSize(this.cache.size);
+      return cred;
+    } finally {
+      passphrase.fill(0);
+    }
+  }
+
+  private ttlUsable(): boolean {
+    return this.mode === 'ttl' && (this.watcher === undefined || this.watcher.active);
+  }
+
+  private mac(data: Buffer): Buffer {
+    return createHmac('sha256', this.macKey).update(data).digest();
+  }
+
+  private record(
+    ctx: VerifyContext,
+    who: { identification?: string; serial?: string },
+    outcome: VerifyOutcome,
+    started: number,
+  ): void {
+    const elapsedMs = performance.now() - started;
+    this.opts.metrics?.verification(ctx.kind, outcome.result, outcome.failedCheck ?? null, elapsedMs / 1000);
+    this.audit.write({
+      time: new Date().toISOString(),
+      kind: ctx.kind,
+      identification: who.identification,
+      serial: who.serial,
+      entryDn: outcome.entryDn,
+      clientAddress: ctx.clientAddress,
+      result: outcome.result,
+      failedCheck: outcome.failedCheck,
+      latencyMs: Math.round(elapsedMs * 1000) / 1000,
+    });
+  }
+}
+
+function checkOf(result: CmcResult): string | undefined {
+  return result.ok ? undefined : (result.failedCheck ?? 'parse');
+}
+
+/** uid matching is case-insensitive in the directory, so the lockout key is too. */
+function identityLockKey(who: { identification?: string; serial?: string }): string {
+  return who.serial !== undefined
+    ? `serial:${who.serial}`
+    : `id:${(who.identification ?? '').normalize('NFC').trim().replace(/\s+/g, ' ').toLowerCase()}`;
+}

@@ -43,7 +43,15 @@ import client from 'prom-client';
 
 export { Metrics, createMetrics, VERSION } from './registry.js';
 export type { MetricsOptions } from './registry.js';
-export { NO_RESULT, OP_NAMES, RESULT_NAMES, RESULT_CODE_NAMES, opSlot, resultSlot } from './ldap-names.js';
+export {
+  NO_RESULT,
+  OP_NAMES,
+  RESULT_NAMES,
+  RESULT_CODE_NAMES,
+  opSlot,
+  peekResultCode,
+  resultSlot,
+} from './ldap-names.js';
 export type { OpName } from './ldap-names.js';
 export {
   CACHE_EVICTION_REASONS,

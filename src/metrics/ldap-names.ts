@@ -115,3 +115,42 @@ export function resultSlot(resultCode: number): number {
   if (resultCode === 4096) return E_SYNC_SLOT;
   return resultCode === NO_RESULT ? RESULT_NONE : RESULT_UNKNOWN;
 }
+
+/**
+ * The resultCode of an LDAPResult-bearing response frame (whole LDAPMessage), read in place without
+ * allocating: SEQUENCE { messageID INTEGER, [APPLICATION n] { resultCode ENUMERATED, … } }.
+ * Returns -2 when the frame does not have that shape (counted as `unknown`).
+ */
+export function peekResultCode(frame: Uint8Array): number {
+  let p = skipHeader(frame, 0); // LDAPMessage SEQUENCE
+  if (p < 0 || frame[0] !== 0x30 || frame[p] !== 0x02) return -2;
+  const idStart = skipHeader(frame, p);
+  if (idStart < 0) return -2;
+  p = idStart + lengthAt(frame, p);
+  p = skipHeader(frame, p); // protocolOp
+  if (p < 0 || frame[p] !== 0x0a) return -2;
+  const len = frame[p + 1] ?? 0;
+  if (len < 1 || len > 4 || p + 2 + len > frame.length) return -2;
+  let code = 0;
+  for (let i = 0; i < len; i++) code = code * 256 + (frame[p + 2 + i] ?? 0);
+  return code;
+}
+
+/** Offset of the contents of the TLV at `p`, or -1. */
+function skipHeader(frame: Uint8Array, p: number): number {
+  if (p < 0 || p + 2 > frame.length) return -1;
+  const first = frame[p + 1] ?? 0;
+  if (first < 0x80) return p + 2;
+  const n = first & 0x7f;
+  if (n === 0 || n > 4 || p + 2 + n > frame.length) return -1;
+  return p + 2 + n;
+}
+
+/** Content length of the TLV at `p` (header already validated by skipHeader). */
+function lengthAt(frame: Uint8Array, p: number): number {
+  const first = frame[p + 1] ?? 0;
+  if (first < 0x80) return first;
+  let len = 0;
+  for (let i = 0; i < (first & 0x7f); i++) len = len * 256 + (frame[p + 2 + i] ?? 0);
+  return len;
+}

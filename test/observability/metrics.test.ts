@@ -7,6 +7,7 @@ import {
   OP_NAMES,
   RESULT_NAMES,
   opSlot,
+  peekResultCode,
   resultSlot,
 } from '../../src/metrics/index.js';
 import type { FailedCheckLabel, TokenWriteRejectReason } from '../../src/metrics/index.js';
@@ -215,4 +216,23 @@ test('two factories have independent registries; default metrics include event-l
   assert.ok(ea.types.has('process_cpu_user_seconds_total'));
   assert.ok(!eb.types.has('nodejs_eventloop_lag_seconds'));
   assert.equal((await a.scrape()).contentType, 'text/plain; version=0.0.4; charset=utf-8');
+});
+
+test('peekResultCode reads the resultCode of response frames in place', () => {
+  const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+  // searchResDone, messageID 5, success, matchedDN "", diagnosticMessage ""
+  assert.equal(peekResultCode(hex('30 0c 02 01 05 65 07 0a 01 00 04 00 04 00')), 0);
+  // long-form lengths everywhere, noSuchObject (32)
+  assert.equal(peekResultCode(hex('30 84 00 00 00 10 02 01 05 65 84 00 00 00 07 0a 01 20 04 00 04 00')), 32);
+  // bindResponse with a two-byte messageID and invalidCredentials (49)
+  assert.equal(peekResultCode(hex('30 0d 02 02 01 00 61 07 0a 01 31 04 00 04 00')), 49);
+  // e-syncRefreshRequired (4096) as a two-octet ENUMERATED
+  assert.equal(peekResultCode(hex('30 0e 02 01 07 65 08 0a 02 10 00 04 00 04 00')), 4096);
+  // not an LDAPResult: a searchResEntry starts with an OCTET STRING, and garbage or truncation
+  assert.equal(peekResultCode(hex('30 0c 02 01 05 64 07 04 03 64 63 3d 30 00')), -2);
+  assert.equal(peekResultCode(hex('31 0c 02 01 05 65 07 0a 01 00 04 00 04 00')), -2);
+  assert.equal(peekResultCode(hex('30 0c 02 01 05 65 07 0a')), -2);
+  assert.equal(peekResultCode(hex('30 85 00 00 00 00 10')), -2);
+  assert.equal(peekResultCode(Buffer.alloc(0)), -2);
+  assert.equal(RESULT_NAMES[resultSlot(-2)], 'unknown');
 });

@@ -38,12 +38,12 @@ export function decodeCmcRequest(input: Buffer): CmcRequest {
     const der = toDer(input);
     stage = 'ContentInfo';
     const root = expectTag(validateDer(der, CMC_LIMITS), 0x30, 'ContentInfo');
-    AsnParser.parse(der, ContentInfo, { berOptions: BER_OPTIONS });
     const [typeTlv, contentTlv, extra] = children(root);
     if (extra) throw new CmcParseError('ContentInfo: unexpected extra element');
     const contentType = oidOf(typeTlv, 'ContentInfo contentType');
     const explicit = children(expectTag(contentTlv, 0xa0, 'ContentInfo content'));
     if (explicit.length !== 1) throw new CmcParseError('ContentInfo content: expected one element');
+    AsnParser.parse(der, ContentInfo, { berOptions: BER_OPTIONS });
     const inner = explicit[0] as Tlv;
 
     let signedData: SignedEnvelope | null = null;

@@ -27,6 +27,8 @@ export interface SlapdOptions {
   sizeLimit?: number;
   /** Extra olc* lines for the data database (for replication tests). */
   extraDbConfig?: string;
+  /** Load the default DIT (plus extraLdif). False leaves the database empty, e.g. for a replica. */
+  loadDit?: boolean;
   /** Server ID for multi-provider tests. */
   serverId?: number;
   port?: number;
@@ -215,9 +217,11 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   writeFileSync(join(dir, 'config.ldif'), configLdif(dir, opts));
   const cfg = await run('/usr/sbin/slapadd', ['-n0', '-F', configDir, '-l', join(dir, 'config.ldif')]);
   if (cfg.code !== 0) throw new Error(`slapadd config failed: ${cfg.stderr}`);
-  writeFileSync(join(dir, 'data.ldif'), defaultDit() + '\n' + (opts.extraLdif ?? ''));
-  const data = await run('/usr/sbin/slapadd', ['-n1', '-F', configDir, '-l', join(dir, 'data.ldif')]);
-  if (data.code !== 0) throw new Error(`slapadd data failed: ${data.stderr}`);
+  if (opts.loadDit !== false) {
+    writeFileSync(join(dir, 'data.ldif'), defaultDit() + '\n' + (opts.extraLdif ?? ''));
+    const data = await run('/usr/sbin/slapadd', ['-n1', '-F', configDir, '-l', join(dir, 'data.ldif')]);
+    if (data.code !== 0) throw new Error(`slapadd data failed: ${data.stderr}`);
+  }
   const slapd = new Slapd(dir, opts.port ?? (await freePort()), configDir);
   await slapd.start();
   return slapd;

@@ -1,0 +1,268 @@
+// token set (single entry) against a real slapd: uid and serial targets, --generate, and refusals.
+import assert from 'node:assert/strict';
+import { statSync, readFileSync, existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { KeyProvider } from '../../src/keys/index.js';
+import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE } from '../helpers/slapd.js';
+import { CERT_PEM, CERT_REPO, KEY_PEM, decryptStored, openTestKey, readAttr, runToken } from './fixture.js';
+import { startProvisionSlapd } from './slapd-fixture.js';
+import type { ProvisionSlapd } from './slapd-fixture.js';
+
+const DUPLICATES = `dn: ou=Other,dc=example,dc=com\nobjectClass: organizationalUnit\nou: Other\n\ndn: uid=twin,${PEOPLE}\nobjectClass: inetOrgPerson\nuid: twin\ncn: Twin A\nsn: A\n\ndn: uid=twin,ou=Other,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: twin\ncn: Twin B\nsn: B\n`;
+
+describe('token set against OpenLDAP', () => {
+  let env: ProvisionSlapd;
+  let key: KeyProvider;
+  const attr = (dn: string, name: string): Promise<string[]> =>
+    readAttr(env.slapd.url, ADMIN_DN, ADMIN_PASSWORD, dn, name);
+
+  before(async () => {
+    env = await startProvisionSlapd(
+      [
+        {
+          serial: 4660n,
+          metaInfo: ['requestId:12', 'revShrTok:OLDVALUE', 'profileId:caFullCMCSharedTokenCert'],
+        },
+        { serial: 77n, metaInfo: ['requestId:13'] },
+      ],
+      DUPLICATES,
+    );
+    key = await openTestKey();
+  });
+  after(async () => {
+    await key?.close();
+    await env?.cleanup();
+  });
+
+  it('sets shrTok for a uid from --cert, adds extensibleObject, and the token decrypts to the passphrase', async () => {
+    const pass = env.tmp.file('user2.pass', 'Secret.123\n');
+    const r = await runToken([
+      'set',
+      ...env.conn,
+      '--uid',
+      'user2',
+      '--users-base',
+      'dc=example,dc=com',
+      '--passphrase-file',
+      pass,
+      '--cert',
+      CERT_PEM,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^shrTok set for uid=user2 on uid=user2,ou=People,dc=example,dc=com \(rsa-pkcs1v15; read back\)$/m,
+    );
+    assert.ok(!r.stdout.includes('Secret.123') && !r.stderr.includes('Secret.123'));
+    const dn = `uid=user2,${PEOPLE}`;
+    assert.ok((await attr(dn, 'objectClass')).includes('extensibleObject'));
+    const [value] = await attr(dn, 'shrTok');
+    assert.ok(value && /^[A-Za-z0-9+/]+=*$/.test(value), 'one line of base64');
+    assert.equal(await decryptStored(key, value, 'rsa-pkcs1v15'), 'Secret.123');
+  });
+
+  it('--generate --oaep with the key: 0600 file, nothing on the terminal, decrypts with OAEP only', async () => {
+    const out = `${env.tmp.path}/user3.generated`;
+    const r = await runToken([
+      'set',
+      ...env.conn,
+      '--uid',
+      'user3',
+      '--users-base',
+      PEOPLE,
+      '--generate',
+      '--length',
+      '32',
+      '--out',
+      out,
+      '--key-pem',
+      KEY_PEM,
+      '--oaep',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\(rsa-oaep-sha256; decrypted with the key before writing, read back\)/);
+    assert.match(r.stdout, /passphrase written to .*user3\.generated \(mode 0600\)/);
+    assert.equal(statSync(out).mode & 0o777, 0o600);
+    const passphrase = readFileSync(out, 'utf8').trimEnd();
+    assert.match(passphrase, /^[A-Za-z0-9]{32}$/);
+    assert.ok(!r.stdout.includes(passphrase) && !r.stderr.includes(passphrase), 'never printed');
+    const [value] = await attr(`uid=user3,${PEOPLE}`, 'shrTok');
+    assert.equal(await decryptStored(key, value ?? '', 'rsa-oaep-sha256'), passphrase);
+    await assert.rejects(decryptStored(key, value ?? '', 'rsa-pkcs1v15'));
+    // An existing --out file is never overwritten, and the entry keeps its token.
+    const again = await runToken([
+      'set',
+      ...env.conn,
+      '--uid',
+      'user3',
+      '--users-base',
+      PEOPLE,
+      '--generate',
+      '--out',
+      out,
+      '--cert',
+      CERT_PEM,
+    ]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /EEXIST|exists/);
+    assert.equal(readFileSync(out, 'utf8').trimEnd(), passphrase);
+    assert.deepEqual(await attr(`uid=user3,${PEOPLE}`, 'shrTok'), [value]);
+  });
+
+  it('sets revShrTok for a serial (0x-hex in, decimal DN), replacing the old one and keeping other metaInfo', async () => {
+    const pass = env.tmp.file('rev.pass', 'Revoke.Me.42');
+    const r = await runToken([
+      'set',
+      ...env.conn,
+      '--serial',
+      '0x1234',
+      '--cert-repository-base',
+      CERT_REPO,
+      '--passphrase-file',
+      pass,
+      '--key-pem',
+      KEY_PEM,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /metaInfo revShrTok set for serial 4660 on cn=4660,ou=certificateRepository/);
+    const metaInfo = await attr(`cn=4660,${CERT_REPO}`, 'metaInfo');
+    assert.deepEqual(metaInfo.filter((v) => !v.startsWith('revShrTok:')).sort(), [
+      'profileId:caFullCMCSharedTokenCert',
+      'requestId:12',
+    ]);
+    const rev = metaInfo.filter((v) => v.startsWith('revShrTok:'));
+    assert.equal(rev.length, 1);
+    assert.notEqual(rev[0], 'revShrTok:OLDVALUE');
+    assert.equal(
+      await decryptStored(key, (rev[0] ?? '').slice('revShrTok:'.length), 'rsa-pkcs1v15'),
+      'Revoke.Me.42',
+    );
+    // A record without an earlier value just gains one.
+    const first = await runToken([
+      'set',
+      ...env.conn,
+      '--serial',
+      '77',
+      '--cert-repository-base',
+      CERT_REPO,
+      '--passphrase-file',
+      pass,
+      '--cert',
+      CERT_PEM,
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    const rec77 = await attr(`cn=77,${CERT_REPO}`, 'metaInfo');
+    assert.equal(rec77.length, 2);
+    assert.ok(rec77.includes('requestId:13'));
+  });
+
+  it('refuses an unknown uid, a uid held by two entries, and a missing cert record (exit 1, nothing written)', async () => {
+    const pass = env.tmp.file('x.pass', 'whatever-pass');
+    const base = [
+      'set',
+      ...env.conn,
+      '--users-base',
+      'dc=example,dc=com',
+      '--passphrase-file',
+      pass,
+      '--cert',
+      CERT_PEM,
+    ];
+    const none = await runToken([...base, '--uid', 'nobody']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no entry has uid=nobody under dc=example,dc=com/);
+    const twins = await runToken([...base, '--uid', 'twin']);
+    assert.equal(twins.code, 1);
+    assert.match(twins.stderr, /2 entries have uid=twin/);
+    assert.deepEqual(await attr(`uid=twin,${PEOPLE}`, 'shrTok'), []);
+    const injected = await runToken([...base, '--uid', 'user*']);
+    assert.equal(injected.code, 1);
+    assert.match(injected.stderr, /no entry has uid=user\*/, 'the uid is escaped, not a wildcard');
+    const noRecord = await runToken([
+      'set',
+      ...env.conn,
+      '--serial',
+      '999',
+      '--cert-repository-base',
+      CERT_REPO,
+      '--passphrase-file',
+      pass,
+      '--cert',
+      CERT_PEM,
+    ]);
+    assert.equal(noRecord.code, 1);
+    assert.match(noRecord.stderr, /entry cn=999,ou=certificateRepository.* does not exist/);
+  });
+
+  it('usage errors exit 2 with one line', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['set', ...env.conn, '--uid', 'a', '--serial', '1', '--cert', CERT_PEM],
+        /exactly one of --uid or --serial/,
+      ],
+      [
+        ['set', ...env.conn, '--uid', 'a', '--users-base', PEOPLE, '--generate', '--cert', CERT_PEM],
+        /--generate needs --out/,
+      ],
+      [
+        [
+          'set',
+          ...env.conn,
+          '--uid',
+          'a',
+          '--users-base',
+          PEOPLE,
+          '--passphrase-file',
+          '/nonexistent',
+          '--cert',
+          CERT_PEM,
+        ],
+        /cannot read passphrase file \/nonexistent: ENOENT/,
+      ],
+      [
+        [
+          'set',
+          ...env.conn,
+          '--uid',
+          'a',
+          '--users-base',
+          PEOPLE,
+          '--generate',
+          '--out',
+          '/tmp/x',
+          '--length',
+          '4',
+          '--cert',
+          CERT_PEM,
+        ],
+        /--length: 4 is below the minimum 12/,
+      ],
+      [
+        ['set', ...env.conn, '--uid', 'a', '--users-base', PEOPLE, '--passphrase-file', KEY_PEM],
+        /give --cert ISSUANCE.pem or a key/,
+      ],
+      [
+        [
+          'set',
+          ...env.conn,
+          '--serial',
+          'abc',
+          '--cert-repository-base',
+          CERT_REPO,
+          '--passphrase-file',
+          KEY_PEM,
+          '--cert',
+          CERT_PEM,
+        ],
+        /serial "abc" is not a decimal/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runToken(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+    assert.equal(existsSync('/tmp/x'), false);
+  });
+});

@@ -149,7 +149,12 @@ export class Pkcs11KeyProvider implements KeyProvider {
         : await readPinFile(this.opts.pinFile).catch((e: NodeJS.ErrnoException) => {
             throw new KeyUnavailableError(`cannot read PIN file ${this.opts.pinFile}: ${e.code ?? 'error'}`);
           });
-    const opened = openToken(this.lib, this.opts, pin, this.poolSize);
+    let opened: OpenToken;
+    try {
+      opened = openToken(this.lib, this.opts, pin, this.poolSize);
+    } catch (e) {
+      throw new KeyUnavailableError(`${this.description}: ${ckrName(e)}`, { cause: e });
+    }
     return { ...opened, pool: new SessionPool(opened.sessions) };
   }
 

@@ -34,8 +34,13 @@ export async function readPinFile(path: string): Promise<string> {
   return pin;
 }
 
+/** The label without its padding (blanks per the standard; NULs from some initialisers). */
+export function tokenLabel(info: pkcs11js.TokenInfo): string {
+  return info.label.replace(/[\0 ]+$/, '');
+}
+
 function label(lib: pkcs11js.PKCS11, slot: Handle): string {
-  return lib.C_GetTokenInfo(slot).label.trim();
+  return tokenLabel(lib.C_GetTokenInfo(slot));
 }
 
 function findObjects(lib: pkcs11js.PKCS11, session: Handle, template: pkcs11js.Template): Handle[] {

@@ -18,6 +18,8 @@ export interface ProvisionSlapd {
 export async function startProvisionSlapd(
   records: Array<{ serial: bigint; metaInfo: string[] }> = [],
   extraLdif = '',
+  /** Entries that need shrTok or metaInfo, added over LDAP once the schema is in place. */
+  ldifAfterSchema = '',
 ): Promise<ProvisionSlapd> {
   const slapd = await startSlapd({ syncprov: false, extraLdif, sizeLimit: 5000 });
   const tmp = new TempDir();
@@ -31,6 +33,7 @@ export async function startProvisionSlapd(
       await config.unbind();
     }
     await ldapApply('ldapadd', slapd.url, ADMIN_DN, ADMIN_PASSWORD, certRepositoryLdif(CERT_REPO, records));
+    if (ldifAfterSchema) await ldapApply('ldapadd', slapd.url, ADMIN_DN, ADMIN_PASSWORD, ldifAfterSchema);
     const pw = tmp.file('admin.pw', `${ADMIN_PASSWORD}\n`);
     return {
       slapd,

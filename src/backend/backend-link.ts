@@ -2,7 +2,8 @@
 // its owner inside one corked batch per received chunk; it never decodes more than the envelope.
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { FrameReader } from '../frame/index.js';
+import { FrameError, FrameReader } from '../frame/index.js';
+import { metrics } from '../metrics/index.js';
 import { connectBackend } from './connect.js';
 import type { Backend, BackendPool } from './pool.js';
 
@@ -53,6 +54,7 @@ export class BackendLink {
           return;
         }
         this.pool.markUp(backend);
+        if (backend !== this.pool.backends[0]) metrics.backendFailover();
         this.attach(sock, backend);
         return;
       } catch (e) {
@@ -88,6 +90,7 @@ export class BackendLink {
       while (this.state === 'ready' && reader.next())
         owner.onBackendFrame(reader.frame, reader.messageId, reader.opTag);
     } catch (e) {
+      if (e instanceof FrameError && e.reason === 'tooLarge') metrics.pduLimitViolation('backend');
       this.lose(`unreadable response from backend: ${(e as Error).message}`);
     } finally {
       owner.endBackendBatch();

@@ -123,7 +123,8 @@ export class BerReader {
 
   skip(): void {
     this.readTag();
-    this.pos += this.readLength();
+    const length = this.readLength();
+    this.pos += length;
   }
 
   /** Fails when trailing bytes remain inside a container that should be fully consumed. */

@@ -21,7 +21,9 @@ export interface Envelope {
 
 /** Decodes the envelope of a complete LDAPMessage; the op body is left to the per-operation decoders. */
 export function decodeEnvelope(frame: Buffer): Envelope {
-  const msg = new BerReader(frame).readSequence();
+  const outer = new BerReader(frame);
+  const msg = outer.readSequence();
+  outer.expectEnd('the LDAPMessage');
   const messageId = msg.readInteger();
   if (messageId < 0) throw new BerError(`messageID ${messageId} is negative`, 2);
   const opTag = msg.peekTag();

@@ -10,6 +10,7 @@ import {
 } from '../keys/index.js';
 import type { KeyProvider, KeyProviderOptions, WrapAlgorithm } from '../keys/index.js';
 import { SoftwareKeyRefusedError } from '../keys/pem-provider.js';
+import { tokenRewrapCommand, tokenSetCommand } from '../provision/commands.js';
 import {
   createToken,
   decodeBase64Strict,
@@ -247,7 +248,7 @@ const inspect: Command = {
 };
 
 /** Subcommands in help order; `set` and `rewrap` (provisioning) are added here by their owner. */
-export const tokenSubcommands: Command[] = [create, verify, inspect];
+export const tokenSubcommands: Command[] = [create, verify, inspect, tokenSetCommand, tokenRewrapCommand];
 
 export const command: Command = {
   name: 'token',

@@ -10,6 +10,7 @@ import { openKeyProvider } from '../../src/keys/index.js';
 import type { KeyProvider, WrapAlgorithm } from '../../src/keys/index.js';
 import { decryptToken } from '../../src/token/index.js';
 import { run } from '../helpers/run.js';
+import { runCli } from '../schema/run-cli.js';
 import type { RunResult } from '../helpers/run.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/provision/', import.meta.url));
@@ -34,12 +35,9 @@ export async function decryptStored(
   return passphrase.toString('utf8');
 }
 
-const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
-// Runs `token set|rewrap` through the real command runner in a child process (exit code, stdout, stderr).
-const BOOT = `Promise.all([import(${JSON.stringify(`${SRC}cli/command.ts`)}), import(${JSON.stringify(`${SRC}provision/commands.ts`)})]).then(async ([c, p]) => { process.exitCode = await c.runCommand({ name: 'token', summary: '', usage: '', subcommands: [p.tokenSetCommand, p.tokenRewrapCommand] }, process.argv.slice(1)); }, (e) => { console.error(String(e)); process.exitCode = 1; });`;
-
+/** Runs `shrtok-proxy token <args>` from source in a child process (exit code, stdout, stderr). */
 export function runToken(args: readonly string[]): Promise<RunResult> {
-  return run(process.execPath, ['--import', 'tsx', '-e', BOOT, ...args], { timeoutMs: 120_000 });
+  return runCli(['token', ...args]);
 }
 
 // A test-only mirror of Dogtag's schema.ldif: metaInfo (DirectoryString, multi-valued, no matching rules) and

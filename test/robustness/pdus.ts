@@ -1,0 +1,189 @@
+// Well-formed LDAP requests of every operation, built with the project's BER writer and LDAP encoders, as
+// seeds for mutation and as the "sentinel" requests of the network tests.
+import { BerWriter } from '../../src/ber/index.js';
+import {
+  Oid,
+  ProtocolOp,
+  encodeAddRequest,
+  encodeBindRequest,
+  encodeExtendedRequest,
+  encodeMessage,
+  encodeModifyRequest,
+} from '../../src/ldap/index.js';
+import type { Control } from '../../src/ldap/index.js';
+
+export const SUFFIX = 'dc=example,dc=com';
+export const PEOPLE = `ou=People,${SUFFIX}`;
+
+/** A filter as BER: equality (uid=v), presence, substrings, and/or/not nesting. */
+export type Filter =
+  | { eq: [string, string] }
+  | { present: string }
+  | { sub: [string, string] }
+  | { and: Filter[] }
+  | { or: Filter[] }
+  | { not: Filter };
+
+export function writeFilter(w: BerWriter, f: Filter): void {
+  if ('eq' in f) w.startSequence(0xa3).writeOctetString(f.eq[0]).writeOctetString(f.eq[1]).endSequence();
+  else if ('present' in f) w.writeOctetString(f.present, 0x87);
+  else if ('sub' in f)
+    w.startSequence(0xa4)
+      .writeOctetString(f.sub[0])
+      .startSequence()
+      .writeOctetString(f.sub[1], 0x81)
+      .endSequence()
+      .endSequence();
+  else if ('not' in f) {
+    w.startSequence(0xa2);
+    writeFilter(w, f.not);
+    w.endSequence();
+  } else {
+    w.startSequence('and' in f ? 0xa0 : 0xa1);
+    for (const x of 'and' in f ? f.and : f.or) writeFilter(w, x);
+    w.endSequence();
+  }
+}
+
+export interface SearchSpec {
+  base: string;
+  scope: 0 | 1 | 2;
+  filter: Filter;
+  attributes?: string[];
+  sizeLimit?: number;
+  typesOnly?: boolean;
+  controls?: Control[];
+}
+
+export function searchRequest(messageId: number, s: SearchSpec): Buffer {
+  const w = new BerWriter(128);
+  w.startSequence(ProtocolOp.searchRequest)
+    .writeOctetString(s.base)
+    .writeEnumerated(s.scope)
+    .writeEnumerated(0)
+    .writeInteger(s.sizeLimit ?? 0)
+    .writeInteger(0)
+    .writeBoolean(s.typesOnly ?? false);
+  writeFilter(w, s.filter);
+  w.startSequence();
+  for (const a of s.attributes ?? []) w.writeOctetString(a);
+  w.endSequence().endSequence();
+  return encodeMessage(messageId, w.toBuffer(), s.controls);
+}
+
+/** The root DSE read: answered by any slapd, whatever the state of the connection's bind. */
+export function rootDseSearch(messageId: number): Buffer {
+  return searchRequest(messageId, {
+    base: '',
+    scope: 0,
+    filter: { present: 'objectClass' },
+    attributes: ['1.1'],
+  });
+}
+
+/** A filter `depth` levels deep: (&(&(...(uid=user1)...))). */
+export function deepFilter(depth: number): Filter {
+  let f: Filter = { eq: ['uid', 'user1'] };
+  for (let i = 0; i < depth; i++) f = i % 2 === 0 ? { and: [f] } : { or: [f] };
+  return f;
+}
+
+function primitive(messageId: number, tag: number, content: Buffer): Buffer {
+  const w = new BerWriter(32);
+  w.writeOctetString(content, tag);
+  return encodeMessage(messageId, w.toBuffer());
+}
+
+function compareRequest(messageId: number, dn: string, attr: string, value: string): Buffer {
+  const w = new BerWriter(64);
+  w.startSequence(ProtocolOp.compareRequest)
+    .writeOctetString(dn)
+    .startSequence()
+    .writeOctetString(attr)
+    .writeOctetString(value)
+    .endSequence()
+    .endSequence();
+  return encodeMessage(messageId, w.toBuffer());
+}
+
+function modDnRequest(messageId: number, dn: string, newRdn: string): Buffer {
+  const w = new BerWriter(64);
+  w.startSequence(ProtocolOp.modDNRequest)
+    .writeOctetString(dn)
+    .writeOctetString(newRdn)
+    .writeBoolean(true)
+    .endSequence();
+  return encodeMessage(messageId, w.toBuffer());
+}
+
+const pagedControl = (size: number): Control => {
+  const w = new BerWriter(16);
+  w.startSequence().writeInteger(size).writeOctetString('').endSequence();
+  return { type: '1.2.840.113556.1.4.319', critical: true, value: w.toBuffer() };
+};
+
+/**
+ * One of each operation, with controls and binary values. Writes target entries under ou=Fuzz, which the
+ * tests never create, so a mutated write that slapd accepts cannot change the data other tests read.
+ */
+export function seedPdus(): Buffer[] {
+  const fuzz = `cn=x,ou=Fuzz,${SUFFIX}`;
+  return [
+    encodeBindRequest({
+      messageId: 1,
+      version: 3,
+      name: `uid=user1,${PEOPLE}`,
+      authentication: { kind: 'simple', password: Buffer.from('wrong-pass') },
+    }),
+    encodeBindRequest({
+      messageId: 2,
+      version: 3,
+      name: '',
+      authentication: { kind: 'sasl', mechanism: 'EXTERNAL', credentials: Buffer.from('dn:x') },
+    }),
+    searchRequest(3, {
+      base: PEOPLE,
+      scope: 2,
+      filter: {
+        and: [
+          { eq: ['objectClass', 'inetOrgPerson'] },
+          { or: [{ sub: ['cn', 'User'] }, { present: 'mail' }] },
+        ],
+      },
+      attributes: ['cn', 'mail'],
+      sizeLimit: 5,
+    }),
+    searchRequest(4, {
+      base: PEOPLE,
+      scope: 1,
+      filter: { not: { eq: ['uid', 'nobody'] } },
+      controls: [pagedControl(3)],
+    }),
+    encodeModifyRequest({
+      messageId: 5,
+      object: fuzz,
+      changes: [
+        { operation: 2, modification: { type: 'description', values: [Buffer.from('x')] } },
+        { operation: 0, modification: { type: 'jpegPhoto', values: [Buffer.from([0, 0xff, 0x80])] } },
+      ],
+    }),
+    encodeAddRequest({
+      messageId: 6,
+      entry: fuzz,
+      attributes: [
+        { type: 'objectClass', values: [Buffer.from('organizationalRole')] },
+        { type: 'cn', values: [Buffer.from('x')] },
+      ],
+    }),
+    primitive(7, ProtocolOp.delRequest, Buffer.from(fuzz)),
+    compareRequest(8, `uid=user2,${PEOPLE}`, 'cn', 'User 2'),
+    modDnRequest(9, fuzz, 'cn=y'),
+    encodeExtendedRequest({ messageId: 10, requestName: Oid.whoAmI }),
+    encodeExtendedRequest({
+      messageId: 11,
+      requestName: '1.3.6.1.4.1.99999.1',
+      requestValue: Buffer.from([0x30, 0x03, 0x02, 0x01, 0xff]),
+    }),
+    primitive(12, ProtocolOp.abandonRequest, Buffer.from([0x05])),
+  ];
+}

@@ -151,7 +151,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
           });
     let opened: OpenToken;
     try {
-      opened = openToken(this.lib, this.opts, pin, this.poolSize);
+      opened = openToken(this.lib, this.opts, pin, this.poolSize, this.opts.nssDb !== undefined);
     } catch (e) {
       throw new KeyUnavailableError(`${this.description}: ${ckrName(e)}`, { cause: e });
     }

@@ -62,11 +62,18 @@ function attribute(lib: pkcs11js.PKCS11, session: Handle, object: Handle, type: 
 
 /** Finds the private key by CKA_ID, by its own CKA_LABEL, or via a certificate with that label (NSS nickname). */
 function findKey(lib: pkcs11js.PKCS11, session: Handle, sel: KeySelector): Handle[] {
-  const priv = { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY };
+  // Token objects only: session copies made by another provider in this process carry the same label.
+  const priv = [
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+    { type: pkcs11js.CKA_TOKEN, value: true },
+  ];
   if (sel.keyId !== undefined)
-    return findObjects(lib, session, [priv, { type: pkcs11js.CKA_ID, value: Buffer.from(sel.keyId, 'hex') }]);
+    return findObjects(lib, session, [
+      ...priv,
+      { type: pkcs11js.CKA_ID, value: Buffer.from(sel.keyId, 'hex') },
+    ]);
   const labelAttr = { type: pkcs11js.CKA_LABEL, value: sel.keyLabel ?? '' };
-  const byLabel = findObjects(lib, session, [priv, labelAttr]);
+  const byLabel = findObjects(lib, session, [...priv, labelAttr]);
   if (byLabel.length > 0) return byLabel;
   const certs = findObjects(lib, session, [
     { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
@@ -75,7 +82,7 @@ function findKey(lib: pkcs11js.PKCS11, session: Handle, sel: KeySelector): Handl
   const ids = certs
     .map((c) => attribute(lib, session, c, pkcs11js.CKA_ID))
     .filter((id): id is Buffer => !!id?.length);
-  return ids.flatMap((id) => findObjects(lib, session, [priv, { type: pkcs11js.CKA_ID, value: id }]));
+  return ids.flatMap((id) => findObjects(lib, session, [...priv, { type: pkcs11js.CKA_ID, value: id }]));
 }
 
 function readPublicKey(lib: pkcs11js.PKCS11, session: Handle, key: Handle): KeyObject {
@@ -97,6 +104,18 @@ function readPublicKey(lib: pkcs11js.PKCS11, session: Handle, key: Handle): KeyO
     if (der) return new X509Certificate(der).publicKey;
   }
   throw new Error('cannot read the public key of the private key (no modulus/exponent and no certificate)');
+}
+
+/**
+ * NSS softokn decrypts a key4.db private key's attributes (PBKDF2 per attribute) on every operation; an
+ * in-memory session copy (still sensitive, owned by the first pool session) avoids that per decrypt.
+ */
+function sessionCopy(lib: pkcs11js.PKCS11, session: Handle, key: Handle): Handle {
+  try {
+    return lib.C_CopyObject(session, key, [{ type: pkcs11js.CKA_TOKEN, value: false }]);
+  } catch {
+    return key; // not copyable: use the token object
+  }
 }
 
 function login(lib: pkcs11js.PKCS11, session: Handle, slot: Handle, pin: string | undefined): void {
@@ -121,6 +140,7 @@ export function openToken(
   sel: KeySelector,
   pin: string | undefined,
   count: number,
+  copyToSession = false,
 ): OpenToken {
   const slots = lib.C_GetSlotList(true).filter((s) => sel.token === undefined || label(lib, s) === sel.token);
   if (slots.length === 0)
@@ -134,8 +154,9 @@ export function openToken(
       const keys = findKey(lib, first, sel);
       if (keys.length === 0) continue;
       if (keys.length > 1) throw new Error(`more than one private key matches ${what}`);
-      const key = keys[0] as Handle;
+      let key = keys[0] as Handle;
       const publicKey = readPublicKey(lib, first, key);
+      if (copyToSession) key = sessionCopy(lib, first, key);
       if (publicKey.asymmetricKeyType !== 'rsa') throw new Error(`the key with ${what} is not an RSA key`);
       const modulusBytes = Math.ceil((publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
       const sessions = [first];

@@ -9,6 +9,7 @@ export interface TokenRef {
   wrap: 'rsa-pkcs1v15' | 'rsa-oaep-sha256';
   decrypt_key: string;
   token_oneline?: string;
+  metainfo_value?: string;
 }
 
 export interface EnrollmentVector {

@@ -6,7 +6,9 @@ import type { FlagSpec, FlagValues } from './args.js';
 import type { Command } from './command.js';
 import { ConfigError, SERVE_SETTINGS, flagName, loadServeConfig } from '../config/index.js';
 import type { ConfigOverrides, ServeConfig } from '../config/index.js';
-import { createProxyServer } from '../server/index.js';
+import { createLogger, createProxyServer } from '../server/index.js';
+import { VerificationConfigError, startVerification } from '../verify/service.js';
+import type { VerificationService } from '../verify/service.js';
 
 const flags: FlagSpec[] = [
   ...SERVE_SETTINGS.map((s) => {
@@ -57,9 +59,20 @@ export const command: Command = {
   flags,
   run: async (args) => {
     const config = serveConfigFromFlags(args.flags);
+    const log = createLogger(config.log_level);
+    let verification: VerificationService | undefined;
+    try {
+      verification = await startVerification(config, log);
+    } catch (e) {
+      if (e instanceof VerificationConfigError || (e instanceof Error && e.name === 'KeyProviderConfigError'))
+        throw new UsageError(e.message);
+      const err = e as NodeJS.ErrnoException;
+      process.stderr.write(`shrtok-proxy: cannot start verification: ${err.message}\n`);
+      return 1;
+    }
     let server;
     try {
-      server = createProxyServer(config);
+      server = createProxyServer(config, { interceptors: verification?.interceptors ?? [], log });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       throw new UsageError(`cannot start: ${err.path ? `${err.path}: ` : ''}${err.code ?? err.message}`);
@@ -71,6 +84,7 @@ export const command: Command = {
       const err = e as NodeJS.ErrnoException;
       process.stderr.write(`shrtok-proxy: cannot listen: ${err.code ?? ''} ${err.message}\n`);
       await server.shutdown(0);
+      await verification?.close();
       return 1;
     }
     if (config.pid_file) writeFileSync(config.pid_file, `${process.pid}\n`);
@@ -78,7 +92,8 @@ export const command: Command = {
     return new Promise<number>((resolve) => {
       const stop = (signal: string): void => {
         server.log.info({ signal }, 'shutting down');
-        void server.shutdown().then(() => {
+        void server.shutdown().then(async () => {
+          await verification?.close();
           if (config.pid_file) rmSync(config.pid_file, { force: true });
           resolve(0);
         });

@@ -16,6 +16,8 @@ export interface SettingSpec {
   choices?: readonly string[];
 }
 
+import { KEY_PROVIDER_SETTINGS, VERIFY_SETTINGS } from '../verify/settings.js';
+
 const INT32_MAX = 2147483647;
 
 export const SERVE_SETTINGS = [
@@ -145,6 +147,9 @@ export const SERVE_SETTINGS = [
     default: 'info',
     choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
   },
+  // Shared-token verification and its key provider (src/verify/settings.ts).
+  ...KEY_PROVIDER_SETTINGS,
+  ...VERIFY_SETTINGS,
 ] as const satisfies readonly SettingSpec[];
 
 type Setting = (typeof SERVE_SETTINGS)[number];

@@ -1,0 +1,166 @@
+// Builds the verification service for `serve` from the validated configuration: key provider, pooled
+// service connection, verifier, optional change subscription, and the proxy interceptors.
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { ServeConfig } from '../config/index.js';
+import { ChangeWatcher, ServiceDirectory, ServicePool } from '../directory/index.js';
+import type { WatchMechanism } from '../directory/index.js';
+import { keyProviderOptionsFromConfig, openKeyProvider } from '../keys/index.js';
+import type { KeyProvider } from '../keys/index.js';
+import { audit } from '../log/index.js';
+import { metrics } from '../metrics/index.js';
+import type { TokenWriteRejectReason } from '../metrics/index.js';
+import type { Interceptor } from '../session/index.js';
+import { auditEventSink } from './audit.js';
+import { virtualBindInterceptors } from './interceptors.js';
+import { tokenGuardInterceptors } from './token-guard.js';
+import { TokenVerifier } from './verifier.js';
+
+export class VerificationConfigError extends Error {
+  override name = 'VerificationConfigError';
+}
+
+export interface VerificationService {
+  verifier: TokenVerifier;
+  interceptors: Interceptor[];
+  close(): Promise<void>;
+}
+
+function readPassword(path: string): Buffer {
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (e) {
+    throw new VerificationConfigError(
+      `service_password_file ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  // One trailing newline is the file's, not the password's.
+  let end = data.length;
+  if (data[end - 1] === 0x0a) end--;
+  if (data[end - 1] === 0x0d) end--;
+  return data.subarray(0, end);
+}
+
+/** Undefined when users_base is not set (the proxy then only forwards). */
+export async function startVerification(
+  config: ServeConfig,
+  log: Logger,
+): Promise<VerificationService | undefined> {
+  if (config.users_base === undefined) return undefined;
+  const keyOptions = keyProviderOptionsFromConfig(config);
+  if (!keyOptions) {
+    throw new VerificationConfigError(
+      'users_base needs the issuance-protection key: pkcs11_module and key_label (or key_pem)',
+    );
+  }
+  if ((config.service_bind_dn === undefined) !== (config.service_password_file === undefined)) {
+    throw new VerificationConfigError('service_bind_dn and service_password_file go together');
+  }
+  const password = config.service_password_file ? readPassword(config.service_password_file) : undefined;
+  const backend = config.backend[0];
+  if (backend === undefined) throw new VerificationConfigError('no backend for the service connection');
+
+  const keyProvider: KeyProvider = await openKeyProvider(keyOptions);
+  const pool = new ServicePool({
+    url: backend,
+    starttls: config.backend_starttls,
+    caFile: config.backend_ca,
+    bindDn: config.service_bind_dn,
+    password,
+    size: config.service_connections,
+  });
+  const directory = new ServiceDirectory(pool, {
+    usersBase: config.users_base,
+    tokenAttribute: config.token_attribute,
+    certRepositoryBase: config.cert_repository_base,
+  });
+  if (config.audit_log !== undefined) audit.open(config.audit_log);
+  const verifier = new TokenVerifier({
+    directory,
+    keyProvider,
+    wrap: keyOptions.wrap,
+    cacheMode: config.cache_mode as 'strict' | 'ttl',
+    cacheTtlMs: config.cache_ttl * 1000,
+    cacheMaxEntries: config.cache_max_entries,
+    lockout: {
+      maxFailures: config.lockout_max_failures,
+      windowMs: config.lockout_window * 1000,
+      durationMs: config.lockout_duration * 1000,
+    },
+    clientLimit: {
+      maxFailures: config.client_max_failed_binds,
+      windowMs: config.client_failure_window * 1000,
+      durationMs: config.client_block_duration * 1000,
+    },
+    audit: auditEventSink(audit),
+    metrics,
+    onError: (e) =>
+      log.error({ reason: e instanceof Error ? e.message : 'unknown' }, 'verification failed unexpectedly'),
+  });
+
+  let watcher: ChangeWatcher | undefined;
+  if (config.cache_mode === 'ttl' && config.change_subscription !== 'off') {
+    const bases = [config.users_base, ...(config.cert_repository_base ? [config.cert_repository_base] : [])];
+    const w = new ChangeWatcher({
+      url: backend,
+      starttls: config.backend_starttls,
+      caFile: config.backend_ca,
+      bindDn: config.service_bind_dn,
+      password,
+      bases,
+      mechanism: config.change_subscription as WatchMechanism | 'auto',
+    });
+    try {
+      const mechanism = await w.start();
+      verifier.attachWatcher(w);
+      watcher = w;
+      w.on('down', (reason: string) =>
+        log.warn(
+          { reason },
+          'change subscription lost; cache emptied, reading the directory until it is back',
+        ),
+      );
+      w.on('up', () => log.info({ mechanism }, 'change subscription active'));
+      log.info({ mechanism, bases }, 'change subscription started');
+    } catch (e) {
+      w.close();
+      log.warn({ reason: e instanceof Error ? e.message : 'unknown' }, 'no change subscription');
+    }
+  }
+  const coherence = verifier.describeCoherence();
+  if (coherence.includes('WITHOUT')) log.warn(coherence);
+  else log.info(coherence);
+  log.info({ key: keyProvider.description, users_base: config.users_base }, 'shared-token verification on');
+
+  const interceptors = [
+    ...virtualBindInterceptors({
+      verifier,
+      virtualSuffix: config.virtual_suffix,
+      allowPlaintextVirtualBind: config.allow_plaintext_virtual_bind,
+      authz: config.virtual_bind_authz as 'anonymous' | 'proxy',
+      serviceBindDn: config.service_bind_dn,
+      servicePassword: password,
+      verifierDns: config.verifier_dn,
+    }),
+    ...tokenGuardInterceptors({
+      verifier,
+      keyProvider,
+      wrap: keyOptions.wrap,
+      tokenAttribute: config.token_attribute,
+      checkTokenWrites: config.check_token_writes as 'decrypt' | 'parse' | 'off',
+      tokenReadFilter: config.token_read_filter,
+      tokenReaderDns: config.token_reader_dn,
+      onWriteRejected: (reason) => metrics.tokenWriteRejected(reason as TokenWriteRejectReason),
+    }),
+  ];
+  return {
+    verifier,
+    interceptors,
+    close: async () => {
+      watcher?.close();
+      await pool.close();
+      await keyProvider.close();
+    },
+  };
+}

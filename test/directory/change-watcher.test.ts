@@ -36,13 +36,23 @@ describe('change watcher (RFC 4533 refreshAndPersist on a real slapd with syncpr
   test('a modify made directly on slapd arrives with the entry DN and entryUUID', async () => {
     seen.length = 0;
     await setToken(slapd.url, `uid=alice,${PEOPLE}`, token('t05').token);
-    await waitFor(async () => Promise.resolve(seen.some((c) => c.dn === `uid=alice,${PEOPLE}`)), 5000, 'change');
+    await waitFor(
+      async () => Promise.resolve(seen.some((c) => c.dn === `uid=alice,${PEOPLE}`)),
+      5000,
+      'change',
+    );
     assert.match(seen.find((c) => c.dn === `uid=alice,${PEOPLE}`)!.uuid ?? '', /^[0-9a-f]{32}$/);
   });
 
   test('renames and deletes arrive; entries outside the watched base do not', async () => {
     seen.length = 0;
-    await ldapAdd(slapd.url, `dn: ou=Other,${SUFFIX}\nchangetype: modify\nreplace: description\ndescription: x\n`, ADMIN_DN, ADMIN_PASSWORD, true);
+    await ldapAdd(
+      slapd.url,
+      `dn: ou=Other,${SUFFIX}\nchangetype: modify\nreplace: description\ndescription: x\n`,
+      ADMIN_DN,
+      ADMIN_PASSWORD,
+      true,
+    );
     await ldapAdd(
       slapd.url,
       `dn: uid=carol,${PEOPLE}\nchangetype: modrdn\nnewrdn: uid=carol2\ndeleteoldrdn: 0\n`,
@@ -51,18 +61,33 @@ describe('change watcher (RFC 4533 refreshAndPersist on a real slapd with syncpr
       true,
     );
     await ldapAdd(slapd.url, `dn: uid=user3,${PEOPLE}\nchangetype: delete\n`, ADMIN_DN, ADMIN_PASSWORD, true);
-    await waitFor(async () => Promise.resolve(seen.some((c) => c.dn === `uid=user3,${PEOPLE}`)), 5000, 'delete');
-    assert.ok(seen.some((c) => c.dn === `uid=carol2,${PEOPLE}` && c.uuid), 'rename seen under the new DN with its uuid');
+    await waitFor(
+      async () => Promise.resolve(seen.some((c) => c.dn === `uid=user3,${PEOPLE}`)),
+      5000,
+      'delete',
+    );
+    assert.ok(
+      seen.some((c) => c.dn === `uid=carol2,${PEOPLE}` && c.uuid),
+      'rename seen under the new DN with its uuid',
+    );
     assert.ok(!seen.some((c) => c.dn.startsWith('ou=Other')), 'no change outside the base');
   });
 
   test('a backend restart is reported (down) and the subscription resumes (up) and keeps delivering', async () => {
     events.length = 0;
     await slapd.restart();
-    await waitFor(async () => Promise.resolve(events.includes('down') && watcher.active), 10_000, 'resubscribe');
+    await waitFor(
+      async () => Promise.resolve(events.includes('down') && watcher.active),
+      10_000,
+      'resubscribe',
+    );
     seen.length = 0;
     await setToken(slapd.url, `uid=bob,${PEOPLE}`, token('t01').token);
-    await waitFor(async () => Promise.resolve(seen.some((c) => c.dn === `uid=bob,${PEOPLE}`)), 5000, 'change after restart');
+    await waitFor(
+      async () => Promise.resolve(seen.some((c) => c.dn === `uid=bob,${PEOPLE}`)),
+      5000,
+      'change after restart',
+    );
     assert.deepEqual(events.slice(0, 2), ['down', 'up']);
   });
 });

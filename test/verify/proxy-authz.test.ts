@@ -1,0 +1,138 @@
+// After a virtual bind, later operations reach the backend anonymously (default) or, with
+// --virtual-bind-authz proxy, as the service DN carrying RFC 4370 proxied authorization for the entry.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ADMIN_DN,
+  ADMIN_PASSWORD,
+  CONFIG_DN,
+  CONFIG_PASSWORD,
+  PEOPLE,
+  SERVICE_DN,
+  SERVICE_PASSWORD,
+  SUFFIX,
+} from '../helpers/slapd.js';
+import type { Slapd } from '../helpers/slapd.js';
+import { startProxy } from '../helpers/proxy.js';
+import type { ProxyProcess } from '../helpers/proxy.js';
+import { makeTestPki } from '../helpers/tls.js';
+import type { TestPki } from '../helpers/tls.js';
+import { run } from '../helpers/run.js';
+import { KEY_PEM, ldapAdd, passphraseOf, startTokenSlapd } from './fixtures.js';
+
+let slapd: Slapd;
+let pki: TestPki;
+let dir: string;
+const proxies: ProxyProcess[] = [];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'shrtok-authz-'));
+  writeFileSync(join(dir, 'svc.pw'), SERVICE_PASSWORD);
+  writeFileSync(join(dir, 'alice.pw'), passphraseOf('t01'));
+  [slapd, pki] = await Promise.all([startTokenSlapd(), makeTestPki()]);
+  // The service account may act for anyone under ou=People (slapd authz-policy "to" + authzTo).
+  await ldapAdd(
+    slapd.url,
+    'dn: cn=config\nchangetype: modify\nreplace: olcAuthzPolicy\nolcAuthzPolicy: to\n',
+    CONFIG_DN,
+    CONFIG_PASSWORD,
+    true,
+  );
+  await ldapAdd(
+    slapd.url,
+    `dn: ${SERVICE_DN}\nchangetype: modify\nadd: authzTo\nauthzTo: dn.subtree:${PEOPLE}\n`,
+    ADMIN_DN,
+    ADMIN_PASSWORD,
+    true,
+  );
+});
+after(async () => {
+  for (const p of proxies) await p.stop();
+  await slapd?.destroy();
+  pki?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function proxy(authz: 'anonymous' | 'proxy'): Promise<string> {
+  const p = await startProxy({
+    backends: [slapd.url],
+    tlsCertPath: pki.certPath,
+    tlsKeyPath: pki.keyPath,
+    extraArgs: [
+      '--users-base',
+      SUFFIX,
+      '--service-bind-dn',
+      SERVICE_DN,
+      '--service-password-file',
+      join(dir, 'svc.pw'),
+      '--key-pem',
+      KEY_PEM,
+      '--virtual-bind-authz',
+      authz,
+      '--log-level',
+      'warn',
+    ],
+  });
+  proxies.push(p);
+  return p.listening[0]!;
+}
+
+/** As alice (virtual bind), set the description of `uid` over StartTLS; returns ldapmodify's exit code. */
+async function setDescription(url: string, uid: string): Promise<number> {
+  const r = await run(
+    'ldapmodify',
+    ['-x', '-ZZ', '-H', url, '-D', 'uid=alice,cn=shared-token', '-y', join(dir, 'alice.pw')],
+    {
+      env: { ...process.env, LDAPTLS_CACERT: pki.caCertPath },
+      input: `dn: uid=${uid},${PEOPLE}\nchangetype: modify\nreplace: description\ndescription: set by alice\n`,
+    },
+  );
+  return r.code;
+}
+
+test('authz proxy: operations act as the matched entry (self write allowed, others refused)', async () => {
+  const url = await proxy('proxy');
+  assert.equal(await setDescription(url, 'alice'), 0);
+  assert.equal(await setDescription(url, 'bob'), 50);
+  const who = await run(
+    'ldapwhoami',
+    ['-x', '-ZZ', '-H', url, '-D', 'uid=alice,cn=shared-token', '-y', join(dir, 'alice.pw')],
+    {
+      env: { ...process.env, LDAPTLS_CACERT: pki.caCertPath },
+    },
+  );
+  assert.equal(who.stdout.trim(), `dn:uid=alice,${PEOPLE}`);
+  const check = await run('ldapsearch', [
+    '-x',
+    '-LLL',
+    '-H',
+    slapd.url,
+    '-b',
+    `uid=alice,${PEOPLE}`,
+    '-s',
+    'base',
+    'description',
+  ]);
+  assert.match(check.stdout, /^description: set by alice$/m);
+});
+
+test('authz anonymous (default): operations after a virtual bind are anonymous at the backend', async () => {
+  const url = await proxy('anonymous');
+  // slapd refuses writes from anonymous connections with strongerAuthRequired (8).
+  assert.equal(await setDescription(url, 'bob'), 8);
+  const check = await run('ldapsearch', [
+    '-x',
+    '-LLL',
+    '-H',
+    slapd.url,
+    '-b',
+    `uid=bob,${PEOPLE}`,
+    '-s',
+    'base',
+    'description',
+  ]);
+  assert.doesNotMatch(check.stdout, /description/);
+});

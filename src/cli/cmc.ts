@@ -92,7 +92,7 @@ async function verifyRequest(
     return 1;
   }
   if (!Buffer.isBuffer(secret)) {
-    const what = req.kind === 'revocation' ? `serial ${req.serial}` : `"${req.identification}"`;
+    const what = req.kind === 'revocation' ? `serial ${req.serial}` : JSON.stringify(req.identification);
     const result: CmcResult = {
       ok: false,
       failedCheck: 'token',

@@ -15,7 +15,10 @@
 //   POPOSigningKey when present) must verify; a failure is reported as `signature`. Dogtag checks POP later.
 // - Exactly one certificate request per PKIData (Dogtag accepts several); more, or an orm, is `parse`.
 // - Repeated identification / identityProofV2 / popLinkRandom / revokeRequest controls are `parse`.
-// - Revocation: the passphrase is compared byte for byte with the UTF-8 secret (no char conversion).
+// - Revocation: the passphrase is compared byte for byte with the UTF-8 secret (no char conversion); a
+//   SignedData envelope is accepted but its signature is not what authorises (as in Dogtag).
+// - identityProof v1 / popLinkWitness v1 are not supported (broken in Dogtag): v1 alone is identity_proof_missing.
+// See README.md in this folder for the full list.
 import { HASH_BY_OID, HMAC_BY_OID } from './oids.js';
 import { decodeCmcRequest } from './decode.js';
 import { CmcParseError } from './errors.js';
@@ -77,7 +80,7 @@ export function verifyEnrollment(req: CmcRequest, keys: ProofKeys, opts: Enrollm
   const ident = req.identification!;
   const key = keys.identityKey(HASH_BY_OID.get(proof.hashOid)!);
   if (!witnessMatches(key, HMAC_BY_OID.get(proof.macOid)!, req.reqSequence, proof.witness))
-    return fail('identity_proof', `identityProofV2 does not match for "${ident}"`);
+    return fail('identity_proof', `identityProofV2 does not match for ${JSON.stringify(ident)}`);
 
   const witness = request.popLinkWitness;
   const random = req.popLinkRandom;
@@ -93,13 +96,13 @@ export function verifyEnrollment(req: CmcRequest, keys: ProofKeys, opts: Enrollm
       return fail('pop_link_alg', `unsupported POP link key generation algorithm ${witness.hashOid}`);
     if (!mac) return fail('pop_link_alg', `unsupported POP link MAC ${witness.macOid}`);
     if (!witnessMatches(keys.identityKey(hash), mac, random, witness.witness))
-      return fail('pop_link', `POPLinkWitnessV2 does not match for "${ident}"`);
+      return fail('pop_link', `POPLinkWitnessV2 does not match for ${JSON.stringify(ident)}`);
   }
   return {
     ok: true,
     failedCheck: null,
     identification: ident,
-    message: `verified CMC enrollment for "${ident}"`,
+    message: `verified CMC enrollment for ${JSON.stringify(ident)}`,
   };
 }
 
@@ -163,6 +166,6 @@ export function verifyCmc(input: Buffer, secret: Buffer | null, opts: Enrollment
   if (req.kind === 'revocation') return verifyRevocationWithSecret(req, secret);
   const early = precheckEnrollment(req, opts);
   if (early) return early;
-  if (!secret) return fail('token', `no shared secret available for "${req.identification}"`);
+  if (!secret) return fail('token', `no shared secret available for ${JSON.stringify(req.identification)}`);
   return verifyEnrollment(req, deriveProofKeys(secret, req.identification!), opts);
 }

@@ -75,6 +75,7 @@ for (const format of FORMATS) {
 
   test(`${format}: missing controls fail in Dogtag's order`, () => {
     assert.equal(check({ format, identification: null }).failedCheck, 'identification_missing');
+    assert.equal(check({ format, identification: '' }).failedCheck, 'identification_missing');
     assert.equal(
       check({ format, identification: null, identityProof: null }).failedCheck,
       'identification_missing',

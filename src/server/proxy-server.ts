@@ -97,7 +97,9 @@ export class ProxyServer {
           this.shuttingDown ? 'the proxy is shutting down' : 'too many connections',
         ),
       );
-      setTimeout(() => socket.destroy(), 2000).unref();
+      const forceClose = setTimeout(() => socket.destroy(), 2000);
+      forceClose.unref();
+      socket.once('close', () => clearTimeout(forceClose));
       return;
     }
     const env: SessionEnv = {

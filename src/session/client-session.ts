@@ -553,8 +553,11 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     const sock = this.socket;
     sock.end();
     sock.once('finish', () => sock.destroy());
-    // A client that never reads must not keep the socket open forever.
-    setTimeout(() => sock.destroy(), 5000).unref();
+    // A client that never reads must not keep the socket open forever. The timer is cleared on close:
+    // left pending it would keep every closed session in memory for 5 s under connection churn.
+    const forceClose = setTimeout(() => sock.destroy(), 5000);
+    forceClose.unref();
+    sock.once('close', () => clearTimeout(forceClose));
     this.finish();
   }
 

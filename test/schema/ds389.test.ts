@@ -1,6 +1,9 @@
 // schema install/check against a real 389 Directory Server (dscreate into a temp prefix, no systemd).
 // If 389-DS cannot run on this machine, every test here is skipped with the reason printed.
 import assert from 'node:assert/strict';
+import { copyFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { DS_PEOPLE, DS_ROOT_DN, DS_ROOT_PASSWORD, tryStartDs389 } from '../helpers/ds389.js';
@@ -64,6 +67,24 @@ describe('schema on 389 Directory Server', { timeout: 180_000 }, () => {
     const again = await runCli(['schema', 'check', ...conn()]);
     assert.match(again.stdout, /DESC 'someone else'/);
     await schemaChange('delete', CONFLICTING_SHRTOK);
+  });
+
+  it('schema/99shrtok.ldif in the instance schema directory is loaded at start and counts as installed', async (t) => {
+    const server = needDs(t);
+    if (!server) return;
+    const target = join(server.schemaDir, '99shrtok.ldif');
+    copyFileSync(fileURLToPath(new URL('../../schema/99shrtok.ldif', import.meta.url)), target);
+    try {
+      await server.stop();
+      await server.start();
+      const check = await runCli(['schema', 'check', ...conn()]);
+      assert.equal(check.code, 0, check.stdout + check.stderr);
+      assert.match(check.stdout, /installed: shrTok is defined \(OID 2\.16\.840\.1\.117370\.3\.1\.123\)/);
+    } finally {
+      rmSync(target, { force: true });
+      await server.stop();
+      await server.start();
+    }
   });
 
   it('install adds shrTok once; the second install is a reported no-op; check exits 0', async (t) => {

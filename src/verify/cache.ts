@@ -7,6 +7,8 @@ import { parseDn } from './virtual-dn.js';
 
 export interface CachedCredential {
   dn: string;
+  /** normalizeDn(dn), computed once: index tag and lockout key. */
+  dnKey: string;
   uuid?: string;
   /** SHA-256 of the stored token value: equal bytes mean the HSM need not be asked again. */
   tokenDigest: Buffer;
@@ -14,6 +16,12 @@ export interface CachedCredential {
   passphraseMac: Buffer;
   /** K = HASH(secret || identification) per hash; enrollment identities only. */
   proofKeys?: ProofKeys;
+}
+
+export interface CachedMiss {
+  reason: 'lookup' | 'token';
+  dn?: string;
+  dnKey?: string;
 }
 
 export interface CredentialCacheOptions {
@@ -30,7 +38,7 @@ export interface CredentialCacheOptions {
 export class CredentialCache {
   private readonly entries: LRUCache<string, CachedCredential>;
   /** Failed lookups (ttl mode): a known and an unknown identity then cost the same on a warm path. */
-  private readonly misses: LRUCache<string, { reason: string; dn?: string }>;
+  private readonly misses: LRUCache<string, CachedMiss>;
   /** "dn:<normalised DN>" / "uuid:<hex>" → cache keys. */
   private readonly index = new Map<string, Set<string>>();
   /** Bumped by every invalidation; a lookup that straddles one does not store its result. */
@@ -56,11 +64,11 @@ export class CredentialCache {
     return this.entries.peek(key, { allowStale: true });
   }
 
-  getMiss(key: string): { reason: string; dn?: string } | undefined {
+  getMiss(key: string): CachedMiss | undefined {
     return this.misses.get(key);
   }
 
-  setMiss(key: string, miss: { reason: string; dn?: string }): void {
+  setMiss(key: string, miss: CachedMiss): void {
     this.misses.set(key, miss);
   }
 
@@ -118,7 +126,7 @@ export class CredentialCache {
 }
 
 function tagsOf(value: CachedCredential): string[] {
-  const tags = [`dn:${normalizeDn(value.dn)}`];
+  const tags = [`dn:${value.dnKey}`];
   if (value.uuid) tags.push(`uuid:${value.uuid}`);
   return tags;
 }

@@ -64,14 +64,13 @@ export interface TokenVerifierOptions {
   onError?: (e: unknown) => void;
 }
 
-/** Why no credential could be had for an identity: a verification failure, not an outage. */
-class CredentialFailure extends Error {
-  constructor(
-    readonly check: 'lookup' | 'token',
-    readonly dn?: string,
-  ) {
-    super(check);
-  }
+/** A credential, or why there is none (a verification failure, not an outage). Never thrown: warm paths
+ * for known and unknown identities must cost the same, and an exception's stack capture does not. */
+interface CredentialOutcome {
+  cred?: CachedCredential;
+  failure?: 'lookup' | 'token';
+  dn?: string;
+  dnKey?: string;
 }
 
 class Unavailable extends Error {
@@ -91,7 +90,7 @@ export class TokenVerifier {
   readonly lockout: Lockout;
   readonly clientLimit: Lockout;
   private readonly cache: CredentialCache;
-  private readonly inflight = new Map<string, Promise<CachedCredential>>();
+  private readonly inflight = new Map<string, Promise<CredentialOutcome>>();
   private readonly macKey = randomBytes(32);
   /** Compared against when there is no credential, so every path does one keyed hash and one compare. */
   private readonly dummyMac: Buffer;
@@ -150,13 +149,18 @@ export class TokenVerifier {
     const started = performance.now();
     const who = 'uid' in identity ? { identification: identity.uid } : { serial: identity.serial };
     const outcome = await this.guarded(who, ctx, async () => {
-      const got = await this.credentialOrFailure(identity);
+      const got = await this.credential(identity);
       // Equal work on every path: one keyed hash of the password, one constant-time compare.
       const expected = got.cred?.passphraseMac ?? this.dummyMac;
       const matches = timingSafeEqual(this.mac(password), expected) && got.cred !== undefined;
       const failedCheck =
         got.failure ?? (password.length === 0 ? 'empty_passphrase' : matches ? undefined : 'passphrase');
-      return { dn: got.cred?.dn ?? got.dn, failedCheck, countFailure: password.length > 0 };
+      return {
+        dn: got.cred?.dn ?? got.dn,
+        dnKey: got.cred?.dnKey ?? got.dnKey,
+        failedCheck,
+        countFailure: password.length > 0,
+      };
     });
     this.record(ctx, who, outcome, started);
     return outcome;
@@ -203,9 +207,14 @@ export class TokenVerifier {
       return outcome;
     }
     const outcome = await this.guarded(who, c, async () => {
-      const got = await this.credentialOrFailure({ uid: identification });
+      const got = await this.credential({ uid: identification });
       const result = verifyEnrollment(req, got.cred?.proofKeys ?? this.dummyProofKeys, this.opts.enrollment);
-      return { dn: got.cred?.dn ?? got.dn, failedCheck: got.failure ?? checkOf(result), countFailure: true };
+      return {
+        dn: got.cred?.dn ?? got.dn,
+        dnKey: got.cred?.dnKey ?? got.dnKey,
+        failedCheck: got.failure ?? checkOf(result),
+        countFailure: true,
+      };
     });
     this.record(c, who, outcome, started);
     return outcome;
@@ -232,12 +241,17 @@ export class TokenVerifier {
       return outcome;
     }
     const outcome = await this.guarded(who, c, async () => {
-      const got = await this.credentialOrFailure({ serial });
+      const got = await this.credential({ serial });
       const expectedMac = got.cred?.passphraseMac ?? this.dummyMac;
       const matcher = (p: Buffer): boolean =>
         timingSafeEqual(this.mac(p), expectedMac) && got.cred !== undefined;
       const result = verifyRevocation(req, got.failure === 'token' ? null : matcher);
-      return { dn: got.cred?.dn ?? got.dn, failedCheck: got.failure ?? checkOf(result), countFailure: true };
+      return {
+        dn: got.cred?.dn ?? got.dn,
+        dnKey: got.cred?.dnKey ?? got.dnKey,
+        failedCheck: got.failure ?? checkOf(result),
+        countFailure: true,
+      };
     });
     this.record(c, who, outcome, started);
     return outcome;
@@ -250,7 +264,7 @@ export class TokenVerifier {
   private async guarded(
     who: { identification?: string; serial?: string },
     ctx: VerifyContext,
-    body: () => Promise<{ dn?: string; failedCheck?: string; countFailure: boolean }>,
+    body: () => Promise<{ dn?: string; dnKey?: string; failedCheck?: string; countFailure: boolean }>,
   ): Promise<VerifyOutcome> {
     let r: Awaited<ReturnType<typeof body>>;
     try {
@@ -259,7 +273,7 @@ export class TokenVerifier {
       if (!(e instanceof Unavailable)) this.opts.onError?.(e);
       return { result: 'unavailable', ...who, failedCheck: e instanceof Unavailable ? e.source : 'internal' };
     }
-    const lockKey = r.dn !== undefined ? `dn:${normalizeDn(r.dn)}` : identityLockKey(who);
+    const lockKey = r.dnKey !== undefined ? `dn:${r.dnKey}` : identityLockKey(who);
     const clientKey = `addr:${ctx.clientAddress}`;
     const locked =
       this.lockout.isLocked(lockKey) || (ctx.kind === 'bind' && this.clientLimit.isLocked(clientKey));
@@ -278,33 +292,21 @@ export class TokenVerifier {
     return { result: 'failure', ...base, failedCheck };
   }
 
-  /** The credential, or why there is none (lookup / token). Throws Unavailable for outages. */
-  private async credentialOrFailure(
-    identity: Identity,
-  ): Promise<{ cred?: CachedCredential; failure?: 'lookup' | 'token'; dn?: string }> {
-    try {
-      return { cred: await this.credential(identity) };
-    } catch (e) {
-      if (e instanceof CredentialFailure) return { failure: e.check, dn: e.dn };
-      throw e;
-    }
-  }
-
   /**
    * strict: reads the entry every time; the HSM is skipped when the token bytes equal those last decrypted.
    * ttl: a fresh entry (or a fresh "not found") answers without the directory, but only while the change
    * subscription is up (or when there is none). Concurrent calls for one identity share one read and decrypt.
    */
-  private credential(identity: Identity): Promise<CachedCredential> {
+  private credential(identity: Identity): Promise<CredentialOutcome> {
     const key = 'uid' in identity ? `uid:${identity.uid}` : `serial:${identity.serial}`;
     if (this.ttlUsable()) {
       const hit = this.cache.get(key);
       if (hit) {
         this.opts.metrics?.cacheHit();
-        return Promise.resolve(hit);
+        return Promise.resolve({ cred: hit });
       }
       const miss = this.cache.getMiss(key);
-      if (miss) return Promise.reject(new CredentialFailure(miss.reason as 'lookup' | 'token', miss.dn));
+      if (miss) return Promise.resolve({ failure: miss.reason, dn: miss.dn, dnKey: miss.dnKey });
     }
     let pending = this.inflight.get(key);
     if (!pending) {
@@ -314,7 +316,8 @@ export class TokenVerifier {
     return pending;
   }
 
-  private async load(key: string, identity: Identity): Promise<CachedCredential> {
+  /** Throws Unavailable for outages only. */
+  private async load(key: string, identity: Identity): Promise<CredentialOutcome> {
     const epoch = this.cache.epoch;
     const keep = (): boolean => epoch === this.cache.epoch;
     let record: TokenRecord;
@@ -326,8 +329,14 @@ export class TokenVerifier {
           : await this.opts.directory.lookupRevocationToken(identity.serial);
     } catch (e) {
       if (e instanceof LookupFailure) {
-        if (this.ttlUsable() && keep()) this.cache.setMiss(key, { reason: 'lookup', dn: e.dn });
-        throw new CredentialFailure('lookup', e.dn);
+        const miss = {
+          failure: 'lookup',
+          dn: e.dn,
+          dnKey: e.dn === undefined ? undefined : normalizeDn(e.dn),
+        } as const;
+        if (this.ttlUsable() && keep())
+          this.cache.setMiss(key, { reason: 'lookup', dn: miss.dn, dnKey: miss.dnKey });
+        return miss;
       }
       if (e instanceof DirectoryUnavailableError) throw new Unavailable('directory');
       throw e;
@@ -338,7 +347,7 @@ export class TokenVerifier {
       this.stats.hsmSkipped++;
       this.opts.metrics?.cacheHit();
       if (keep()) this.cache.set(key, previous);
-      return previous;
+      return { cred: previous };
     }
     this.opts.metrics?.cacheMiss();
     let passphrase: Buffer;
@@ -347,8 +356,9 @@ export class TokenVerifier {
       ({ passphrase } = await decryptToken(record.token, this.opts.keyProvider, this.opts.wrap));
     } catch (e) {
       if (e instanceof TokenError) {
-        if (this.ttlUsable() && keep()) this.cache.setMiss(key, { reason: 'token', dn: record.dn });
-        throw new CredentialFailure('token', record.dn);
+        const dnKey = normalizeDn(record.dn);
+        if (this.ttlUsable() && keep()) this.cache.setMiss(key, { reason: 'token', dn: record.dn, dnKey });
+        return { failure: 'token', dn: record.dn, dnKey };
       }
       if (e instanceof KeyUnavailableError) throw new Unavailable('key');
       throw e;
@@ -356,6 +366,7 @@ export class TokenVerifier {
     try {
       const cred: CachedCredential = {
         dn: record.dn,
+        dnKey: normalizeDn(record.dn),
         uuid: record.uuid,
         tokenDigest: digest,
         passphraseMac: this.mac(passphrase),
@@ -363,7 +374,7 @@ export class TokenVerifier {
       };
       if (keep()) this.cache.set(key, cred);
       this.opts.metrics?.cacheSize(this.cache.size);
-      return cred;
+      return { cred };
     } finally {
       passphrase.fill(0);
     }

@@ -11,6 +11,8 @@ export {
 } from './options.js';
 export type { KeyProviderOptions, PemKeyOptions, Pkcs11KeyOptions } from './options.js';
 export { openKeyProvider } from './open.js';
+export type { KeyProviderHooks } from './open.js';
+export { WrapUnsupportedError } from './errors.js';
 export { SoftwareKeyRefusedError } from './pem-provider.js';
 export { unpadOaepSha256, unpadPkcs1v15, unpadSessionKey } from './unpad.js';
 export { DOGTAG_IV, decryptPassphrase, encryptPassphrase, wipe } from './session-cipher.js';

@@ -1,5 +1,6 @@
 // Full token verification path: parse, unwrap + decrypt through a KeyProvider, check UTF-8.
 import { isUtf8 } from 'node:buffer';
+import { WrapUnsupportedError } from '../keys/errors.js';
 import { TokenError, WRAP_ALGORITHMS } from '../keys/provider.js';
 import type { KeyProvider, TokenErrorClass, WrapAlgorithm, WrapSetting } from '../keys/provider.js';
 import { wipe } from '../keys/session-cipher.js';
@@ -30,6 +31,7 @@ export async function decryptToken(
 ): Promise<DecryptedToken> {
   const { wrappedKey, ciphertext } = parseToken(value);
   let furthest: TokenError | undefined;
+  let unsupported: WrapUnsupportedError | undefined;
   for (const attempt of wrapsToTry(wrap)) {
     try {
       const passphrase = await provider.decrypt(wrappedKey, ciphertext, attempt);
@@ -39,9 +41,14 @@ export async function decryptToken(
       }
       return { passphrase, wrap: attempt };
     } catch (e) {
+      // With 'auto', a wrap the token cannot do at all (e.g. v1.5 refused in FIPS mode) is skipped.
+      if (e instanceof WrapUnsupportedError && wrap === 'auto') {
+        unsupported = e;
+        continue;
+      }
       if (!(e instanceof TokenError)) throw e;
       if (!furthest || PROGRESS[e.errorClass] > PROGRESS[furthest.errorClass]) furthest = e;
     }
   }
-  throw furthest ?? new TokenError('unwrap', 'no wrap algorithm to try');
+  throw furthest ?? unsupported ?? new TokenError('unwrap', 'no wrap algorithm to try');
 }

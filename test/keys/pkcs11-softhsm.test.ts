@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KeyUnavailableError, openKeyProvider } from '../../src/keys/index.js';
+import { KeyUnavailableError, openKeyProvider, WrapUnsupportedError } from '../../src/keys/index.js';
 import type { KeyProvider } from '../../src/keys/index.js';
 import type { Pkcs11KeyProvider } from '../../src/keys/pkcs11/pkcs11-provider.js';
 import { createToken, decryptToken, TokenError } from '../../src/token/index.js';
@@ -177,4 +177,73 @@ test('a missing key or token is KeyUnavailableError at open', async () => {
     }),
     KeyUnavailableError,
   );
+});
+
+test('a key that may unwrap but not decrypt: OAEP-SHA256 is unsupported (explicit: unavailable; auto: skipped)', async () => {
+  const { acquireModule } = await import('../../src/keys/pkcs11/module-registry.js');
+  const pkcs11js = (await import('pkcs11js')).default;
+  const { createPrivateKey } = await import('node:crypto');
+  const { readFileSync } = await import('node:fs');
+  const jwk = createPrivateKey(readFileSync(KEY_PEM)).export({ format: 'jwk' });
+  const b = (s: string | undefined) => Buffer.from(s!, 'base64url');
+  const mod = acquireModule(hsm.module);
+  try {
+    const slot = mod.lib
+      .C_GetSlotList(true)
+      .find((s) => mod.lib.C_GetTokenInfo(s).label.trim() === hsm.tokenLabel)!;
+    const session = mod.lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    try {
+      mod.lib.C_Login(session, pkcs11js.CKU_USER, hsm.pin);
+    } catch {
+      // already logged in through the open provider
+    }
+    mod.lib.C_CreateObject(session, [
+      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_RSA },
+      { type: pkcs11js.CKA_TOKEN, value: true },
+      { type: pkcs11js.CKA_PRIVATE, value: true },
+      { type: pkcs11js.CKA_SENSITIVE, value: true },
+      { type: pkcs11js.CKA_DECRYPT, value: false },
+      { type: pkcs11js.CKA_UNWRAP, value: true },
+      { type: pkcs11js.CKA_LABEL, value: 'unwrap-only' },
+      { type: pkcs11js.CKA_MODULUS, value: b(jwk.n) },
+      { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: b(jwk.e) },
+      { type: pkcs11js.CKA_PRIVATE_EXPONENT, value: b(jwk.d) },
+      { type: pkcs11js.CKA_PRIME_1, value: b(jwk.p) },
+      { type: pkcs11js.CKA_PRIME_2, value: b(jwk.q) },
+      { type: pkcs11js.CKA_EXPONENT_1, value: b(jwk.dp) },
+      { type: pkcs11js.CKA_EXPONENT_2, value: b(jwk.dq) },
+      { type: pkcs11js.CKA_COEFFICIENT, value: b(jwk.qi) },
+    ]);
+    mod.lib.C_CloseSession(session);
+  } finally {
+    mod.release();
+  }
+  const logs: string[] = [];
+  const p = await openKeyProvider(
+    {
+      kind: 'pkcs11',
+      module: hsm.module,
+      token: hsm.tokenLabel,
+      pinFile: hsm.pinFile,
+      keyLabel: 'unwrap-only',
+      wrap: 'auto',
+    },
+    { log: (m) => logs.push(m) },
+  );
+  try {
+    assert.deepEqual(
+      { ...(p as Pkcs11KeyProvider).wrapModes },
+      { 'rsa-pkcs1v15': 'unwrap', 'rsa-oaep-sha256': 'unavailable' },
+    );
+    assert.match(logs.join('\n'), /rsa-oaep-sha256: not available/);
+    const pub = await p.publicKey();
+    const v15 = createToken(Buffer.from('v15'), pub, 'rsa-pkcs1v15').toString('base64');
+    const oaep = createToken(Buffer.from('oaep'), pub, 'rsa-oaep-sha256').toString('base64');
+    assert.equal((await decryptToken(v15, p, 'auto')).passphrase.toString(), 'v15');
+    await assert.rejects(decryptToken(oaep, p, 'rsa-oaep-sha256'), WrapUnsupportedError);
+    assert.equal(await classOf(decryptToken(oaep, p, 'auto')), 'unwrap');
+  } finally {
+    await p.close();
+  }
 });

@@ -5,6 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import type { Pkcs11KeyOptions } from '../options.js';
+import { WrapUnsupportedError } from '../errors.js';
 import { KeyUnavailableError, TokenError, WRAP_ALGORITHMS } from '../provider.js';
 import type { KeyProvider, WrapAlgorithm } from '../provider.js';
 import { publicWrap } from '../rsa-wrap.js';
@@ -198,7 +199,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
       if (wrappedKey.length !== state.modulusBytes)
         throw new TokenError('unwrap', 'wrapped key length differs from the modulus length');
       checkCiphertextShape(ciphertext);
-      if (mode === 'unavailable') throw new KeyUnavailableError(`${wrap} is not supported by this token`);
+      if (mode === 'unavailable') throw new WrapUnsupportedError(`${wrap} is not supported by this token`);
       try {
         return await this.run(state, wrappedKey, ciphertext, wrap, mode);
       } catch (e) {

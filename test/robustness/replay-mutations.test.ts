@@ -1,0 +1,105 @@
+// A bounded mutation run over real sockets (about 45 s, SHRTOK_FUZZ_SECONDS to change): mutations of PDUs
+// captured from ldap-utils, of PDUs built with the project's encoders and of the PROTOS cases, each on its
+// own connection through the real proxy to a real slapd. Every case must get a well-formed answer or a clean
+// close within the deadline; the proxy must stay up, its RSS flat and its descriptors back to the baseline.
+// The seed is printed: SHRTOK_FUZZ_SEED=<seed> replays the same sequence of cases.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSlapd } from '../helpers/slapd.js';
+import type { Slapd } from '../helpers/slapd.js';
+import { startProxy } from '../helpers/proxy.js';
+import type { ProxyProcess } from '../helpers/proxy.js';
+import { run, waitFor } from '../helpers/run.js';
+import { loadCorpora } from '../helpers/corpora.js';
+import { captureLdapUtils } from './capture.js';
+import { fdCount, rssBytes } from './ldap-wire.js';
+import { mutate, seededRand } from './mutate.js';
+import { seedPdus } from './pdus.js';
+import { newStats, replayCase, runPool } from './replay.js';
+
+const SECONDS = Number(process.env.SHRTOK_FUZZ_SECONDS ?? 45);
+const SEED = Number(process.env.SHRTOK_FUZZ_SEED ?? Date.now() % 2 ** 31);
+
+let slapd: Slapd;
+let proxy: ProxyProcess;
+
+before(async () => {
+  slapd = await startSlapd();
+  proxy = await startProxy({ backends: [slapd.url], extraArgs: ['--log-level', 'error'] });
+});
+after(async () => {
+  await proxy?.stop();
+  await slapd?.destroy();
+});
+
+test(
+  `mutation run over real sockets (${SECONDS} s, seed ${SEED})`,
+  { timeout: (SECONDS + 60) * 1000 },
+  async (t) => {
+    const corpora = loadCorpora(['protos-c06-ldapv3-enc-r1-first100']);
+    t.diagnostic(
+      corpora.cases.length > 0 ? corpora.summary : `${corpora.summary} (captured and built PDUs only)`,
+    );
+    const seeds = [
+      ...(await captureLdapUtils()),
+      ...seedPdus(),
+      ...corpora.cases.filter((c) => c.bytes.length < 8192).map((c) => c.bytes),
+    ];
+    const rand = seededRand(SEED);
+    const pid = proxy.pid;
+    const stats = newStats();
+    const failures: string[] = [];
+    const nextCase = (): Buffer => mutate(seeds[rand() % seeds.length] as Buffer, rand, seeds);
+    const one = async (bytes: Buffer): Promise<void> => {
+      const failure = await replayCase(proxy.port(), bytes, stats);
+      if (failure && failures.length < 20)
+        failures.push(`${failure}; input ${bytes.subarray(0, 96).toString('hex')}`);
+    };
+
+    // Warm-up (5 s of the same churn), so the baseline includes the heap size the churn settles at and the
+    // growth measured after it is what the cases leave behind.
+    const warmUntil = Date.now() + 5000;
+    await runPool(4, () => (Date.now() < warmUntil ? nextCase() : undefined), one);
+    const rss0 = rssBytes(pid);
+    const fds0 = fdCount(pid);
+    const samples: number[] = [];
+    const deadline = Date.now() + SECONDS * 1000;
+    let nextSample = Date.now() + 5000;
+    await runPool(
+      4,
+      () => {
+        if (Date.now() >= nextSample) {
+          samples.push(rssBytes(pid));
+          nextSample += 5000;
+        }
+        return Date.now() < deadline && failures.length === 0 && proxy.alive ? nextCase() : undefined;
+      },
+      one,
+    );
+    t.diagnostic(
+      `${stats.cases} cases: ${stats.answered} answered, ${stats.closed} closed (${stats.resets} by reset); ` +
+        `${JSON.stringify(stats.byExpectation)}; slowest ${stats.slowestMs.toFixed(0)} ms`,
+    );
+    assert.deepEqual(failures, [], `seed ${SEED}`);
+    assert.ok(proxy.alive, `the proxy exited: ${proxy.stderr.slice(-2000)}`);
+    await waitFor(() => fdCount(pid) <= fds0 + 2, 10_000, 'proxy descriptors to return to the baseline');
+    const grown = rssBytes(pid) - rss0;
+    t.diagnostic(
+      `proxy RSS: baseline ${(rss0 / 1048576).toFixed(1)} MiB, every 5 s ${samples.map((s) => (s / 1048576).toFixed(1)).join(' ')}, ` +
+        `growth ${(grown / 1048576).toFixed(1)} MiB; fds ${fds0} -> ${fdCount(pid)}`,
+    );
+    assert.ok(grown < 50 * 1048576, `proxy RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
+    const r = await run('ldapsearch', [
+      '-x',
+      '-LLL',
+      '-H',
+      proxy.url(),
+      '-b',
+      'ou=People,dc=example,dc=com',
+      '(uid=user4)',
+      'uid',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^uid: user4$/m);
+  },
+);

@@ -1,0 +1,79 @@
+// Replays one byte string against the running proxy on its own connection and checks the outcome the
+// framing rules predict: complete PDUs are answered (a trailing sentinel request gets its response) or the
+// connection is closed; an unfinished PDU is closed once the client half-closes; a PDU the proxy must refuse
+// closes the connection. Everything received must be whole, well-formed LDAPMessages. All within a
+// per-case deadline (a liveness bound: a hang fails the case, a slow machine only risks the 500 ms).
+import { NOTICE_OF_DISCONNECTION, classify, probe } from './ldap-wire.js';
+import type { Expectation, ProbeResult } from './ldap-wire.js';
+import { rootDseSearch } from './pdus.js';
+
+export const SENTINEL_ID = 0x7ffffff3;
+const SENTINEL = rootDseSearch(SENTINEL_ID);
+/** Default anonymous PDU limit of the proxy (slapd's sockbuf_max_incoming). */
+export const ANONYMOUS_PDU_LIMIT = 262143;
+export const CASE_DEADLINE_MS = Number(process.env.SHRTOK_CASE_DEADLINE_MS ?? 500);
+
+export interface CaseStats {
+  cases: number;
+  answered: number;
+  closed: number;
+  resets: number;
+  byExpectation: Record<Expectation, number>;
+  slowestMs: number;
+}
+
+export function newStats(): CaseStats {
+  return {
+    cases: 0,
+    answered: 0,
+    closed: 0,
+    resets: 0,
+    byExpectation: { complete: 0, truncated: 0, invalid: 0 },
+    slowestMs: 0,
+  };
+}
+
+/** Returns a failure description, or undefined when the proxy behaved. */
+export function judge(expect: Expectation, r: ProbeResult): string | undefined {
+  if (r.outcome === 'deadline')
+    return `no answer and no close within ${CASE_DEADLINE_MS} ms (expected: ${expect}; got ${r.messages.length} message(s))`;
+  if (!r.reset && (r.malformed || r.rest.length > 0))
+    return `the proxy sent bytes that are not whole LDAPMessages: ${r.rest.subarray(0, 32).toString('hex')}`;
+  if (expect !== 'complete' && r.outcome === 'answered') return `answered although the input was ${expect}`;
+  for (const m of r.messages) {
+    if (m.id === 0 && m.responseName === NOTICE_OF_DISCONNECTION && m.resultCode !== 2 && m.resultCode !== 52)
+      return `Notice of Disconnection with resultCode ${m.resultCode}`;
+  }
+  return undefined;
+}
+
+export async function replayCase(port: number, bytes: Buffer, stats: CaseStats): Promise<string | undefined> {
+  const expect = classify(bytes, ANONYMOUS_PDU_LIMIT);
+  const r = await probe(
+    port,
+    bytes,
+    expect === 'complete'
+      ? { sentinel: SENTINEL, sentinelId: SENTINEL_ID, deadlineMs: CASE_DEADLINE_MS }
+      : { finish: expect === 'truncated', deadlineMs: CASE_DEADLINE_MS },
+  );
+  stats.cases++;
+  stats.byExpectation[expect]++;
+  if (r.outcome === 'answered') stats.answered++;
+  if (r.outcome === 'closed') stats.closed++;
+  if (r.reset) stats.resets++;
+  stats.slowestMs = Math.max(stats.slowestMs, r.ms);
+  return judge(expect, r);
+}
+
+/** Runs `next()` cases with `workers` connections at a time until it returns undefined. */
+export async function runPool(
+  workers: number,
+  next: () => Buffer | undefined,
+  one: (b: Buffer) => Promise<void>,
+): Promise<void> {
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      for (let b = next(); b !== undefined; b = next()) await one(b);
+    }),
+  );
+}

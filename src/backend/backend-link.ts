@@ -148,6 +148,7 @@ export class BackendLink {
     if (sock) {
       sock.end();
       sock.once('finish', () => sock.destroy());
+      setTimeout(() => sock.destroy(), 5000).unref();
     }
   }
 

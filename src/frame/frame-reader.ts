@@ -9,6 +9,11 @@ const EMPTY = Buffer.alloc(0);
 /** Tag (1) + long-form length (1 + 4). */
 const MAX_HEADER = 6;
 const SEQUENCE = 0x30;
+/**
+ * A split frame's buffer starts at most this big and doubles as bytes arrive, so a peer that announces a
+ * large (allowed) length and then trickles bytes cannot make every connection hold the full size at once.
+ */
+const INITIAL_PARTIAL_BYTES = 65536;
 
 export type FrameErrorReason =
   'notASequence' | 'indefiniteLength' | 'lengthOfLength' | 'tooLarge' | 'badEnvelope';
@@ -37,6 +42,7 @@ export class FrameReader {
   private readonly head = Buffer.alloc(MAX_HEADER);
   private headLen = 0;
   private partial: Buffer | null = null;
+  private partialTotal = 0;
   private filled = 0;
 
   constructor(maxFrameBytes: number) {
@@ -80,8 +86,7 @@ export class FrameReader {
           if (this.pos === buf.length) this.release();
           return true;
         }
-        this.partial = Buffer.allocUnsafe(total);
-        this.filled = 0;
+        this.startPartial(total);
       } else {
         // Finish a header that was split across chunks, one byte at a time (at most 5 bytes).
         for (;;) {
@@ -89,8 +94,7 @@ export class FrameReader {
           this.head[this.headLen++] = buf[this.pos++] as number;
           const total = this.frameLength(this.head, 0, this.headLen);
           if (total >= 0) {
-            this.partial = Buffer.allocUnsafe(total);
-            this.head.copy(this.partial, 0, 0, this.headLen);
+            this.head.copy(this.startPartial(total), 0, 0, this.headLen);
             this.filled = this.headLen;
             this.headLen = 0;
             break;
@@ -98,16 +102,31 @@ export class FrameReader {
         }
       }
     }
-    const partial = this.partial;
-    const n = Math.min(partial.length - this.filled, buf.length - this.pos);
+    const total = this.partialTotal;
+    const n = Math.min(total - this.filled, buf.length - this.pos);
+    let partial = this.partial;
+    if (partial === null) return false; // unreachable: set above
+    if (this.filled + n > partial.length) {
+      const grown = Buffer.allocUnsafe(Math.min(total, Math.max(partial.length * 2, this.filled + n)));
+      partial.copy(grown, 0, 0, this.filled);
+      partial = this.partial = grown;
+    }
     buf.copy(partial, this.filled, this.pos, this.pos + n);
     this.filled += n;
     this.pos += n;
     if (this.pos === buf.length) this.release();
-    if (this.filled < partial.length) return false;
+    if (this.filled < total) return false;
     this.partial = null;
-    this.setFrame(partial);
+    this.setFrame(partial.length === total ? partial : partial.subarray(0, total));
     return true;
+  }
+
+  private startPartial(total: number): Buffer {
+    const partial = Buffer.allocUnsafe(Math.min(total, INITIAL_PARTIAL_BYTES));
+    this.partial = partial;
+    this.partialTotal = total;
+    this.filled = 0;
+    return partial;
   }
 
   private release(): false {

@@ -42,7 +42,8 @@ import {
   decodeModifyRequest,
 } from '../ldap/index.js';
 import type { AddRequest, BindRequest, Envelope, ExtendedRequest, ModifyRequest } from '../ldap/index.js';
-import { RESPONSE_FOR_REQUEST, encodeResultResponse } from '../ldap/index.js';
+import { ProtocolOp, RESPONSE_FOR_REQUEST, encodeResultResponse, opName } from '../ldap/index.js';
+import { BerError } from '../ber/index.js';
 
 /** Who the client is, as far as the proxy knows. */
 export type BindState =
@@ -137,17 +138,26 @@ export class InterceptedRequest {
   get envelope(): Envelope {
     return (this.env ??= decodeEnvelope(this.frame));
   }
+  /** Decoded BindRequest; a BerError if the bytes are malformed or this is not a bind. */
   get bind(): BindRequest {
+    this.expect(ProtocolOp.bindRequest);
     return (this.decoded ??= decodeBindRequest(this.frame)) as BindRequest;
   }
   get extended(): ExtendedRequest {
+    this.expect(ProtocolOp.extendedReq);
     return (this.decoded ??= decodeExtendedRequest(this.frame)) as ExtendedRequest;
   }
   get add(): AddRequest {
+    this.expect(ProtocolOp.addRequest);
     return (this.decoded ??= decodeAddRequest(this.frame)) as AddRequest;
   }
   get modify(): ModifyRequest {
+    this.expect(ProtocolOp.modifyRequest);
     return (this.decoded ??= decodeModifyRequest(this.frame)) as ModifyRequest;
+  }
+
+  private expect(tag: number): void {
+    if (this.opTag !== tag) throw new BerError(`request is ${opName(this.opTag)}, not ${opName(tag)}`, 0);
   }
 }
 

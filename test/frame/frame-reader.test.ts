@@ -187,3 +187,20 @@ test('push before the previous chunk is consumed is a programming error', () => 
   assert.equal(reader.next(), true);
   assert.throws(() => reader.push(unbind), /before the previous chunk was consumed/);
 });
+
+test('a large allowed PDU that trickles in is buffered as it arrives, not at its declared size', () => {
+  const body = Buffer.alloc(1_000_000, 0x61);
+  const frame = encodeMessage(9, Buffer.concat([bytes('4a 83 0f 42 40'), body]));
+  const reader = new FrameReader(4194303);
+  reader.push(frame.subarray(0, 100));
+  assert.equal(reader.next(), false);
+  assert.ok(reader.retainedBytes <= 65536, `holds ${reader.retainedBytes} bytes after 100 received`);
+  let got: Buffer | undefined;
+  for (let at = 100; at < frame.length; at += 7919) {
+    reader.push(frame.subarray(at, Math.min(frame.length, at + 7919)));
+    if (reader.next()) got = Buffer.from(reader.frame);
+  }
+  assert.ok(got?.equals(frame));
+  assert.equal(reader.messageId, 9);
+  assert.equal(reader.retainedBytes, 0);
+});

@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { KeyUnavailableError, TokenError } from './provider.js';
 import type { KeyProvider, WrapAlgorithm } from './provider.js';
-import { checkCiphertextShape, decryptPassphrase, wipe } from './session-cipher.js';
+import { decryptPassphrase, wipe } from './session-cipher.js';
 import { unpadSessionKey } from './unpad.js';
 
 export class SoftwareKeyRefusedError extends Error {
@@ -60,7 +60,6 @@ class PemKeyProvider implements KeyProvider {
       if (!key) throw new KeyUnavailableError('key provider is closed');
       if (wrappedKey.length !== this.modulusBytes)
         throw new TokenError('unwrap', 'wrapped key length differs from the modulus length');
-      checkCiphertextShape(ciphertext);
       let em: Buffer;
       try {
         em = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, wrappedKey);

@@ -46,6 +46,12 @@ export function cryptoCases(): CryptoCase[] {
         errorClass: 'decrypt',
       },
       {
+        name: `${wrap}: wrong key and a bad ciphertext length (unwrap comes first, as in Dogtag)`,
+        value: buildToken({ wrap, publicKey: otherPublicKey(), ciphertext: Buffer.alloc(20) }),
+        wrap,
+        errorClass: 'unwrap',
+      },
+      {
         name: `${wrap}: empty ciphertext`,
         value: buildToken({ wrap, ciphertext: Buffer.alloc(0) }),
         wrap,

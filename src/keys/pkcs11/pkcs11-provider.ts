@@ -198,7 +198,6 @@ export class Pkcs11KeyProvider implements KeyProvider {
       const state = await this.ready();
       if (wrappedKey.length !== state.modulusBytes)
         throw new TokenError('unwrap', 'wrapped key length differs from the modulus length');
-      checkCiphertextShape(ciphertext);
       if (mode === 'unavailable') throw new WrapUnsupportedError(`${wrap} is not supported by this token`);
       try {
         return await this.run(state, wrappedKey, ciphertext, wrap, mode);
@@ -243,6 +242,8 @@ export class Pkcs11KeyProvider implements KeyProvider {
       const len = lib.C_GetAttributeValue(session, aesKey, [{ type: pkcs11js.CKA_VALUE_LEN }])[0]?.value;
       const n = len && len.length > 0 ? len.readUIntLE(0, Math.min(len.length, 6)) : 0;
       if (n !== 0 && n !== 16) throw new TokenError('unwrap', 'unwrapped session key is not 16 bytes');
+      // Checked after the unwrap, as Dogtag fails in that order.
+      checkCiphertextShape(ciphertext);
       await this.step(state, session, 'aes-init', () =>
         lib.C_DecryptInit(session, { mechanism: pkcs11js.CKM_AES_CBC_PAD, parameter: DOGTAG_IV }, aesKey),
       );

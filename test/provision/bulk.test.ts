@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { KeyProvider } from '../../src/keys/index.js';
 import { ADMIN_DN, ADMIN_PASSWORD } from '../helpers/slapd.js';
 import { parseCsv } from '../../src/provision/csv.js';
-import { KEY_PEM, decryptStored, ldapApply, openTestKey, readAttr, runToken } from './fixture.js';
+import { CERT_REPO, KEY_PEM, decryptStored, ldapApply, openTestKey, readAttr, runToken } from './fixture.js';
 import { startProvisionSlapd } from './slapd-fixture.js';
 import type { ProvisionSlapd } from './slapd-fixture.js';
 
@@ -22,7 +22,7 @@ function bulkUsers(): string {
   return entries.join('\n');
 }
 
-describe('token set --from-csv (1,000 entries, one bad row)', () => {
+describe('token set --from-csv (1,000 users and 3 cert records, one bad row)', () => {
   let env: ProvisionSlapd;
   let key: KeyProvider;
   let csv: string;
@@ -30,16 +30,20 @@ describe('token set --from-csv (1,000 entries, one bad row)', () => {
   const filePassphrases = new Map<string, string>();
 
   before(async () => {
-    env = await startProvisionSlapd([], bulkUsers());
+    env = await startProvisionSlapd(
+      [501n, 502n, 503n].map((serial) => ({ serial, metaInfo: [`requestId:${serial}`] })),
+      bulkUsers(),
+    );
     key = await openTestKey();
-    const lines = ['uid,passphrase_file'];
+    const lines = ['uid,serial,passphrase_file'];
     for (let i = 0; i < COUNT; i++) {
-      if (i === 500) lines.push('ghost,'); // the bad row: no such entry (yet)
+      if (i === 250) lines.push(',501,', ',502,', ',0x1f7,'); // revShrTok rows (0x1f7 = 503)
+      if (i === 500) lines.push('ghost,,'); // the bad row: no such entry (yet)
       if (i % 100 === 7) {
         const pass = `file-pass-${i}`;
         filePassphrases.set(`bulk${i}`, pass);
-        lines.push(`bulk${i},${env.tmp.file(`bulk${i}.pass`, `${pass}\n`)}`);
-      } else lines.push(`bulk${i},`);
+        lines.push(`bulk${i},,${env.tmp.file(`bulk${i}.pass`, `${pass}\n`)}`);
+      } else lines.push(`bulk${i},,`);
     }
     csv = env.tmp.file('users.csv', `${lines.join('\r\n')}\r\n`);
     out = `${env.tmp.path}/generated.csv`;
@@ -56,6 +60,8 @@ describe('token set --from-csv (1,000 entries, one bad row)', () => {
     csv,
     '--users-base',
     BULK,
+    '--cert-repository-base',
+    CERT_REPO,
     '--generate',
     '--out',
     out,
@@ -68,19 +74,19 @@ describe('token set --from-csv (1,000 entries, one bad row)', () => {
   it('sets every good row, reports the bad one, exits 1', async () => {
     const r = await runToken(args());
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stdout, /users\.csv: 1001 rows, 1000 set, 0 skipped \(done earlier\), 1 failed/);
-    assert.match(r.stdout, /generated passphrases: 990 appended to .*generated\.csv \(mode 0600\)/);
+    assert.match(r.stdout, /users\.csv: 1004 rows, 1003 set, 0 skipped \(done earlier\), 1 failed/);
+    assert.match(r.stdout, /generated passphrases: 993 appended to .*generated\.csv \(mode 0600\)/);
     assert.match(r.stdout, /errors: .*users\.csv\.errors\.csv/);
     const errors = parseCsv(readFileSync(`${csv}.errors.csv`, 'utf8'));
     assert.deepEqual(errors[0]?.fields, ['line', 'kind', 'id', 'error']);
     assert.equal(errors.length, 2);
-    assert.deepEqual(errors[1]?.fields.slice(0, 3), ['502', 'uid', 'ghost']);
+    assert.deepEqual(errors[1]?.fields.slice(0, 3), ['505', 'uid', 'ghost']);
     assert.match(errors[1]?.fields[3] ?? '', /no entry has uid=ghost under ou=Bulk/);
     assert.equal(statSync(out).mode & 0o777, 0o600);
-    assert.equal(readFileSync(`${csv}.done`, 'utf8').trim().split('\n').length, 1000);
+    assert.equal(readFileSync(`${csv}.done`, 'utf8').trim().split('\n').length, 1003);
     // No passphrase reaches the terminal.
     const generated = parseCsv(readFileSync(out, 'utf8')).slice(1);
-    assert.equal(generated.length, 990);
+    assert.equal(generated.length, 993);
     for (const row of generated.slice(0, 50))
       assert.ok(!r.stdout.includes(row.fields[2] ?? '?') && !r.stderr.includes(row.fields[2] ?? '?'));
   });
@@ -101,21 +107,34 @@ describe('token set --from-csv (1,000 entries, one bad row)', () => {
     );
     const r = await runToken([...args(), '--resume']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /1001 rows, 1 set, 1000 skipped \(done earlier\), 0 failed/);
+    assert.match(r.stdout, /1004 rows, 1 set, 1003 skipped \(done earlier\), 0 failed/);
     assert.equal(parseCsv(readFileSync(`${csv}.errors.csv`, 'utf8')).length, 1, 'error report now empty');
-    const generated = new Map(
-      parseCsv(readFileSync(out, 'utf8'))
-        .slice(1)
-        .map((row) => [row.fields[1] ?? '', row.fields[2] ?? '']),
+    const generated = parseCsv(readFileSync(out, 'utf8')).slice(1);
+    assert.equal(generated.length, 994);
+    const byUid = new Map(
+      generated.filter((r) => r.fields[0] === 'uid').map((r) => [r.fields[1] ?? '', r.fields[2] ?? '']),
     );
-    assert.equal(generated.size, 991);
-    const expected = new Map([...generated, ...filePassphrases]);
+    const expected = new Map([...byUid, ...filePassphrases]);
     assert.equal(expected.size, COUNT + 1);
-    // Every entry has a token; a spread sample (including the file rows and ghost) is decrypted.
+    // A spread sample of users (including the file rows and ghost) is decrypted, and every cert record.
     const sample = [...expected.keys()].filter((_, i) => i % 37 === 0).concat(['ghost', 'bulk7', 'bulk907']);
     for (const uid of sample) {
       const [value] = await readAttr(env.slapd.url, ADMIN_DN, ADMIN_PASSWORD, `uid=${uid},${BULK}`, 'shrTok');
       assert.equal(await decryptStored(key, value ?? '', 'rsa-pkcs1v15'), expected.get(uid), uid);
+    }
+    const serialRows = generated.filter((r) => r.fields[0] === 'serial');
+    assert.deepEqual(serialRows.map((r) => r.fields[1]).sort(), ['501', '502', '503']);
+    for (const row of serialRows) {
+      const metaInfo = await readAttr(
+        env.slapd.url,
+        ADMIN_DN,
+        ADMIN_PASSWORD,
+        `cn=${row.fields[1]},${CERT_REPO}`,
+        'metaInfo',
+      );
+      assert.ok(metaInfo.includes(`requestId:${row.fields[1]}`));
+      const rev = metaInfo.find((v) => v.startsWith('revShrTok:')) ?? '';
+      assert.equal(await decryptStored(key, rev.slice(10), 'rsa-pkcs1v15'), row.fields[2]);
     }
     const count = await runLdapCount(env);
     assert.equal(count, COUNT + 1);

@@ -26,6 +26,7 @@ import {
   SESSION_KEY_ERRORS,
   UNWRAP_DATA_ERRORS,
 } from './errors.js';
+import { RSA_MECHANISM, SESSION_KEY_TEMPLATE } from './mechanisms.js';
 import { acquireModule } from './module-registry.js';
 import type { LoadedModule } from './module-registry.js';
 import { SessionPool } from './session-pool.js';
@@ -39,30 +40,6 @@ type Stage = 'unwrap' | 'aes-init' | 'decrypt';
 
 /** After a failed recovery, calls fail fast for this long before the next attempt. */
 const RECOVERY_BACKOFF_MS = 500;
-
-const SESSION_KEY_TEMPLATE: pkcs11js.Template = [
-  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-  { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-  { type: pkcs11js.CKA_TOKEN, value: false },
-  { type: pkcs11js.CKA_SENSITIVE, value: true },
-  { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-  { type: pkcs11js.CKA_DECRYPT, value: true },
-];
-
-const CKZ_DATA_SPECIFIED = 1; // not exported by pkcs11js
-
-const RSA_MECHANISM: Record<WrapAlgorithm, pkcs11js.Mechanism> = {
-  'rsa-pkcs1v15': { mechanism: pkcs11js.CKM_RSA_PKCS },
-  'rsa-oaep-sha256': {
-    mechanism: pkcs11js.CKM_RSA_PKCS_OAEP,
-    parameter: {
-      type: pkcs11js.CK_PARAMS_RSA_OAEP,
-      hashAlg: pkcs11js.CKM_SHA256,
-      mgf: pkcs11js.CKG_MGF1_SHA256,
-      source: CKZ_DATA_SPECIFIED,
-    } as pkcs11js.RsaOAEP,
-  },
-};
 
 export interface Pkcs11ProviderHooks {
   /** Startup notices (mechanism fallbacks); never secrets. Default: stderr. */
@@ -308,9 +285,15 @@ export class Pkcs11KeyProvider implements KeyProvider {
       if (code !== undefined && AMBIGUOUS.has(code) && this.stillWorking(state, session))
         throw new TokenError(errorClass, `${stage} failed`);
       // An unsupported mechanism is a property of the token, not a lost session: no recovery.
-      if (!(code !== undefined && stage === 'unwrap' && MECHANISM_UNSUPPORTED.has(code))) this.stale = true;
+      if (!(code !== undefined && stage === 'unwrap' && MECHANISM_UNSUPPORTED.has(code)))
+        this.markStale(state);
       throw new KeyUnavailableError(`PKCS#11 ${stage} failed: ${ckrName(e)}`, { cause: e });
     }
+  }
+
+  /** Only a failure on the current sessions triggers a recovery; late failures of replaced ones do not. */
+  private markStale(state: State): void {
+    if (state === this.state) this.stale = true;
   }
 
   private stillWorking(state: State, session: Handle): boolean {
@@ -375,7 +358,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
       const session = await state.pool.acquire();
       try {
         const ok = this.stillWorking(state, session);
-        if (!ok) this.stale = true;
+        if (!ok) this.markStale(state);
         return ok;
       } finally {
         state.pool.release(session);

@@ -1,5 +1,5 @@
 // Checks and installs shrTok through the subschema subentry, idempotently, leaving conflicts alone.
-import { Attribute, Change } from 'ldapts';
+import { Attribute, Change, InsufficientAccessError } from 'ldapts';
 import type { Client } from 'ldapts';
 import {
   OCTET_STRING_SYNTAX,
@@ -117,6 +117,14 @@ export async function installSchema(client: Client, opts: InstallSchemaOptions =
     // Another installer (a second proxy starting) may have won the race; the re-read below decides.
     const again = classify(await readAttributeTypes(client, server.subschemaDn));
     if (again.state === 'installed') return { outcome: 'unchanged', check: again, server };
+    if (e instanceof InsufficientAccessError) {
+      throw new Error(
+        server.flavor === 'openldap'
+          ? 'this bind DN may not change the schema: bind as the cn=config rootdn or grant write on cn=schema,cn=config'
+          : 'this bind DN may not change the schema: bind as cn=Directory Manager or grant write on cn=schema by ACI',
+        { cause: e },
+      );
+    }
     throw e;
   }
   const after = classify(await readAttributeTypes(client, server.subschemaDn));

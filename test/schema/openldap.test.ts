@@ -31,6 +31,14 @@ describe('schema on OpenLDAP (cn=config)', () => {
     assert.match(r.stdout, /^missing: /m);
   });
 
+  it('install with a bind DN that may not write cn=config fails with a hint (exit 1)', async () => {
+    const adminPw = tmp.file('admin.pw', ADMIN_PASSWORD);
+    const r = await runCli(['schema', 'install', '--url', slapd.url, '--bind-dn', ADMIN_DN, '--password-file', adminPw]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /may not change the schema: bind as the cn=config rootdn/);
+    assert.ok(!r.stderr.includes(ADMIN_PASSWORD));
+  });
+
   it('install adds shrTok and confirms it; a second install is a reported no-op', async () => {
     const first = await runCli(['schema', 'install', ...conn(slapd, pw)]);
     assert.equal(first.code, 0, first.stderr);

@@ -42,6 +42,8 @@ export function run(
         stdoutBytes,
       });
     });
+    // A program that exits without reading its input must not crash us with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -1,0 +1,2 @@
+export { startDemo } from './demo.js';
+export type { DemoOptions, RunningDemo } from './demo.js';

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -112,6 +112,15 @@ async function verifyRate(provider: KeyProvider, wrap: WrapAlgorithm): Promise<V
   return { rate: done / elapsed, p99ms: h.percentile(99) / 1e6, maxms: h.max / 1e6 };
 }
 
+/** Event-loop p99 with nothing to do: scheduling noise of the machine, the floor for the figure above. */
+async function idleLoopP99(): Promise<number> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  await new Promise((r) => setTimeout(r, 2000));
+  h.disable();
+  return h.percentile(99) / 1e6;
+}
+
 /** openssl speed rsa2048: the sign/s column is the RSA-2048 private-key rate (with -multi, all processes). */
 function opensslRate(multi: number): number {
   const argv = ['speed', '-seconds', '3', ...(multi > 1 ? ['-multi', String(multi)] : []), 'rsa2048'];
@@ -142,15 +151,17 @@ async function main(): Promise<void> {
       `token-bench: ${CORES} cores, SoftHSM2 ${hsm.module}, pool ${pool} sessions, ${CONCURRENCY} in flight, ${ROUNDS} rounds × ${SECONDS} s`,
     );
     for (const n of notices) console.log(`  note: ${n}`);
+    const idle: number[] = [];
     const raw: number[] = [];
     const v15: VerifyRun[] = [];
     const oaep: VerifyRun[] = [];
     for (let r = 0; r < ROUNDS; r++) {
+      idle.push(await idleLoopP99());
       raw.push(await rawRsaRate(hsm.module, hsm.tokenLabel, hsm.pinFile, hsm.keyLabel));
       v15.push(await verifyRate(provider, 'rsa-pkcs1v15'));
       oaep.push(await verifyRate(provider, 'rsa-oaep-sha256'));
       console.log(
-        `  round ${r + 1}: raw RSA ${raw[r]!.toFixed(0)}/s, verify v1.5 ${v15[r]!.rate.toFixed(0)}/s (loop p99 ${v15[r]!.p99ms.toFixed(1)} ms), verify OAEP-256 (raw fallback) ${oaep[r]!.rate.toFixed(0)}/s (p99 ${oaep[r]!.p99ms.toFixed(1)} ms)`,
+        `  round ${r + 1}: raw RSA ${raw[r]!.toFixed(0)}/s, verify v1.5 ${v15[r]!.rate.toFixed(0)}/s (loop p99 ${v15[r]!.p99ms.toFixed(1)} ms), verify OAEP-256 (raw fallback) ${oaep[r]!.rate.toFixed(0)}/s (p99 ${oaep[r]!.p99ms.toFixed(1)} ms), idle loop p99 ${idle[r]!.toFixed(1)} ms, load ${loadavg()[0]!.toFixed(1)}`,
       );
     }
     await provider.close();

@@ -81,7 +81,7 @@ async function proxy(authz: 'anonymous' | 'proxy'): Promise<string> {
 }
 
 /** As alice (virtual bind), set the description of `uid` over StartTLS; returns ldapmodify's exit code. */
-async function setDescription(url: string, uid: string): Promise<number> {
+async function setDescription(url: string, uid: string): Promise<{ code: number; err: string }> {
   const r = await run(
     'ldapmodify',
     ['-x', '-ZZ', '-H', url, '-D', 'uid=alice,cn=shared-token', '-y', join(dir, 'alice.pw')],
@@ -90,13 +90,15 @@ async function setDescription(url: string, uid: string): Promise<number> {
       input: `dn: uid=${uid},${PEOPLE}\nchangetype: modify\nreplace: description\ndescription: set by alice\n`,
     },
   );
-  return r.code;
+  return { code: r.code, err: r.stderr };
 }
 
 test('authz proxy: operations act as the matched entry (self write allowed, others refused)', async () => {
   const url = await proxy('proxy');
-  assert.equal(await setDescription(url, 'alice'), 0);
-  assert.equal(await setDescription(url, 'bob'), 50);
+  const self = await setDescription(url, 'alice');
+  assert.equal(self.code, 0, self.err);
+  const other = await setDescription(url, 'bob');
+  assert.equal(other.code, 50, other.err);
   const who = await run(
     'ldapwhoami',
     ['-x', '-ZZ', '-H', url, '-D', 'uid=alice,cn=shared-token', '-y', join(dir, 'alice.pw')],
@@ -122,7 +124,8 @@ test('authz proxy: operations act as the matched entry (self write allowed, othe
 test('authz anonymous (default): operations after a virtual bind are anonymous at the backend', async () => {
   const url = await proxy('anonymous');
   // slapd refuses writes from anonymous connections with strongerAuthRequired (8).
-  assert.equal(await setDescription(url, 'bob'), 8);
+  const r = await setDescription(url, 'bob');
+  assert.equal(r.code, 8, r.err);
   const check = await run('ldapsearch', [
     '-x',
     '-LLL',

@@ -1,7 +1,7 @@
 // Bounded decoding of a CMC Full PKI Request (DER or base64) into a CmcRequest. Throws only CmcParseError.
-// A strict DER walk (der.ts) bounds size and nesting and yields exact byte slices; @peculiar/asn1-schema
-// declarations (asn1.ts, asn1-cms) check the structure and give the typed values.
-import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
+// A strict DER walk (der.ts) bounds size and nesting, checks the CMS envelope and yields exact byte slices;
+// the @peculiar/asn1-schema declarations (asn1.ts) check the PKIData structure and give the typed values.
+// (Parsing the CMS envelope with asn1-cms as well tripled the decode time and added nothing.)
 import { AsnParser } from '@peculiar/asn1-schema';
 import { PKIData, RevokeRequest, WitnessV2 } from './asn1.js';
 import { children, expectTag, oidOf, readOnly, unsignedInteger, validateDer } from './der.js';
@@ -43,7 +43,6 @@ export function decodeCmcRequest(input: Buffer): CmcRequest {
     const contentType = oidOf(typeTlv, 'ContentInfo contentType');
     const explicit = children(expectTag(contentTlv, 0xa0, 'ContentInfo content'));
     if (explicit.length !== 1) throw new CmcParseError('ContentInfo content: expected one element');
-    AsnParser.parse(der, ContentInfo, { berOptions: BER_OPTIONS });
     const inner = explicit[0] as Tlv;
 
     let signedData: SignedEnvelope | null = null;
@@ -52,7 +51,6 @@ export function decodeCmcRequest(input: Buffer): CmcRequest {
       eContent = expectTag(inner, 0x04, 'id-data content').value;
     } else if (contentType === OID.signedData) {
       stage = 'SignedData';
-      AsnParser.parse(inner.raw, SignedData, { berOptions: BER_OPTIONS });
       ({ signedData, eContent } = decodeSignedData(inner));
     } else {
       throw new CmcParseError(`ContentInfo: unsupported content type ${contentType}`);
@@ -99,6 +97,14 @@ function bitStringBytes(tlv: Tlv | undefined, what: string): Buffer {
 
 function decodeSignedData(sd: Tlv): { signedData: SignedEnvelope; eContent: Buffer } {
   const parts = children(expectTag(sd, 0x30, 'SignedData'));
+  unsignedInteger(parts[0], 'SignedData version');
+  children(expectTag(parts[1], 0x31, 'digestAlgorithms')).forEach((a) => algorithmOf(a, 'digestAlgorithm'));
+  const optional = parts
+    .slice(3, -1)
+    .map((p) => p.tag.toString(16))
+    .join(',');
+  if (parts.length < 4 || !['', 'a0', 'a1', 'a0,a1'].includes(optional))
+    throw new CmcParseError('SignedData: unexpected elements before signerInfos');
   const encap = children(expectTag(parts[2], 0x30, 'encapContentInfo'));
   const eContentType = oidOf(encap[0], 'eContentType');
   if (eContentType !== OID.pkiData)
@@ -120,7 +126,11 @@ function decodeSigner(si: Tlv): SignerView {
   const digestAlgorithm = algorithmOf(parts[i++], 'SignerInfo digestAlgorithm');
   const attrs = parts[i]?.tag === 0xa0 ? (parts[i++] as Tlv) : null;
   const algorithm = algorithmOf(parts[i++], 'SignerInfo signatureAlgorithm');
-  const signature = expectTag(parts[i], 0x04, 'SignerInfo signature').value;
+  const signature = expectTag(parts[i++], 0x04, 'SignerInfo signature').value;
+  unsignedInteger(parts[0], 'SignerInfo version');
+  const rest = parts.slice(i);
+  if (rest.length > 1 || (rest[0] && rest[0].tag !== 0xa1))
+    throw new CmcParseError('SignerInfo: unexpected elements');
   const contentTypes: string[] = [];
   const messageDigests: Buffer[] = [];
   let signed: SignatureView | null = null;

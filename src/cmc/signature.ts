@@ -8,7 +8,7 @@ import { HASH_BY_OID, OID, SIGNATURE_BY_OID } from './oids.js';
 import type { CertRequestView, CmcRequest, SignatureView } from './request.js';
 import type { HashName } from './types.js';
 
-/** Returns null when the SignedData is a valid self-signature over the PKIData, else the reason. */
+/** Null when the SignedData is a valid self-signature over the PKIData and the request's own POP holds. */
 export function signedDataProblem(req: CmcRequest, request: CertRequestView): string | null {
   const sd = req.signedData;
   if (!sd) return 'the request is not signed (ContentInfo id-data)';
@@ -35,16 +35,14 @@ export function signedDataProblem(req: CmcRequest, request: CertRequestView): st
   if (!key) return "the request's public key cannot be read";
   const bad = signatureProblem(signer.signed, key, digest);
   if (bad) return `SignedData signature: ${bad}`;
-  return null;
+  return popProblem(request, key);
 }
 
 /** The request's own POP: PKCS#10 self-signature, or CRMF POPOSigningKey over DER(CertRequest). */
-export function popProblem(request: CertRequestView): string | null {
+function popProblem(request: CertRequestView, key: KeyObject): string | null {
   if (request.popInputPresent) return 'POPOSigningKey with poposkInput is not supported';
   // A CRMF request without a signature POP is still bound to its key by the SignedData self-signature.
   if (!request.pop) return null;
-  const key = request.publicKey ? publicKeyOf(request.publicKey) : null;
-  if (!key) return "the request's public key cannot be read";
   const bad = signatureProblem(request.pop, key, null);
   return bad
     ? `${request.format === 'pkcs10' ? 'PKCS#10 self-signature' : 'CRMF POPOSigningKey'}: ${bad}`

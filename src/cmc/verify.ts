@@ -24,7 +24,7 @@ import { decodeCmcRequest } from './decode.js';
 import { CmcParseError } from './errors.js';
 import { deriveProofKeys, secretEquals, witnessMatches } from './proof-keys.js';
 import type { CertRequestView, CmcRequest } from './request.js';
-import { popProblem, signedDataProblem } from './signature.js';
+import { signedDataProblem } from './signature.js';
 import type { CmcResult, FailedCheck, ProofKeys } from './types.js';
 
 export interface EnrollmentOptions {
@@ -55,7 +55,7 @@ function onlyRequest(req: CmcRequest): CertRequestView | CmcResult {
 export function precheckEnrollment(req: CmcRequest, _opts: EnrollmentOptions = {}): CmcResult | null {
   const request = onlyRequest(req);
   if ('ok' in request) return request;
-  const sigProblem = signedDataProblem(req, request) ?? popProblem(request);
+  const sigProblem = signedDataProblem(req, request);
   if (sigProblem) return fail('signature', sigProblem);
   if (!req.identification) return fail('identification_missing', 'no id-cmc-identification control');
   const proof = req.identityProofV2;

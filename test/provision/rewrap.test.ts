@@ -15,6 +15,7 @@ import {
   runToken,
 } from './fixture.js';
 import { startProvisionSlapd } from './slapd-fixture.js';
+import { runCliOnTerminal } from '../schema/run-cli.js';
 import type { ProvisionSlapd } from './slapd-fixture.js';
 
 const OU = 'ou=Rewrap,dc=example,dc=com';
@@ -100,6 +101,12 @@ describe('token rewrap to OAEP', () => {
       /problem: uid=foreign,ou=Rewrap,dc=example,dc=com \(shrTok\): token does not decrypt with this key \((unwrap|decrypt)\); left unchanged/,
     );
     assert.deepEqual(await snapshot(), before);
+  });
+
+  it('draws a progress bar when run on a terminal', async () => {
+    const r = await runCliOnTerminal(['token', ...args(), '--dry-run']);
+    assert.match(r.stdout, /\rrewrap \(dry run\) \[#{30}\] 12\/12 100% failed 1/);
+    assert.match(r.stdout, /dry run: 12 tokens scanned/);
   });
 
   it('rewraps the PKCS#1 v1.5 tokens; each decrypts with OAEP to the same passphrase; others untouched', async () => {

@@ -15,3 +15,11 @@ export function runCli(
     timeoutMs: opts.timeoutMs ?? 120_000,
   });
 }
+
+const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** Runs the CLI under a pseudo-terminal (util-linux `script`), so stderr.isTTY is true as for an operator. */
+export function runCliOnTerminal(args: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  const command = [process.execPath, '--import', 'tsx', '-e', BOOT, ...args].map(shellQuote).join(' ');
+  return run('/usr/bin/script', ['-qec', command, '/dev/null'], { env: opts.env, timeoutMs: 120_000 });
+}

@@ -27,6 +27,8 @@ import { normalizeDn } from './cache.js';
 import type { TokenVerifier } from './verifier.js';
 
 export const REV_SHR_TOK_PREFIX = 'revShrTok:';
+/** shrTok's numeric OID (schema/) and Dogtag's 389-DS pseudo-OID: a client may name the type either way. */
+const SHR_TOK_ALIASES = ['shrtok', '2.16.840.1.117370.3.1.123', 'shrtok-oid'];
 
 export interface TokenGuardOptions {
   verifier: TokenVerifier;
@@ -42,10 +44,13 @@ export interface TokenGuardOptions {
 }
 
 export function tokenGuardInterceptors(o: TokenGuardOptions): Interceptor[] {
-  const tokenAttr = o.tokenAttribute.toLowerCase();
+  const tokenTypes = new Set([o.tokenAttribute.toLowerCase(), ...SHR_TOK_ALIASES]);
   const readers = new Set(o.tokenReaderDns.map(normalizeDn));
-  const needle = Buffer.from('shrtok', 'latin1');
-  const attrNeedle = Buffer.from(tokenAttr, 'latin1');
+  // 'shrtok' also covers 'revShrTok:' values and the pseudo-OID.
+  const needles = [...new Set(['shrtok', o.tokenAttribute.toLowerCase(), SHR_TOK_ALIASES[1]!])].map((n) =>
+    Buffer.from(n, 'latin1'),
+  );
+  const isTokenType = (type: string): boolean => tokenTypes.has((type.split(';')[0] ?? '').toLowerCase());
 
   /** After a successful write, drop what the verifier remembers about the entry. */
   const invalidateOnSuccess = (dn: string): ResponseObserver => ({
@@ -62,15 +67,15 @@ export function tokenGuardInterceptors(o: TokenGuardOptions): Interceptor[] {
     },
   });
 
-  /** Values of shrTok and revShrTok: metaInfo values (prefix removed) in a list of attributes. */
+  /**
+   * Values of shrTok, and revShrTok: values (prefix removed). The latter are recognised in any attribute,
+   * not only metaInfo, so naming metaInfo by an OID cannot slip a token past the check or the filter.
+   */
   const tokenValues = (attrs: readonly Attribute[]): Buffer[] => {
     const out: Buffer[] = [];
     for (const a of attrs) {
-      const type = (a.type.split(';')[0] ?? '').toLowerCase();
-      if (type === tokenAttr) out.push(...a.values);
-      else if (type === 'metainfo') {
-        for (const v of a.values) if (isRevShrTok(v)) out.push(v.subarray(REV_SHR_TOK_PREFIX.length));
-      }
+      if (isTokenType(a.type)) out.push(...a.values);
+      else for (const v of a.values) if (isRevShrTok(v)) out.push(v.subarray(REV_SHR_TOK_PREFIX.length));
     }
     return out;
   };
@@ -166,23 +171,20 @@ export function tokenGuardInterceptors(o: TokenGuardOptions): Interceptor[] {
     onResponse(frame, opTag) {
       if (opTag !== ProtocolOp.searchResEntry) return frame;
       // Most entries hold neither attribute: a byte scan avoids decoding them.
-      if (!includesAsciiCaseless(frame, needle) && !includesAsciiCaseless(frame, attrNeedle)) return frame;
+      if (!needles.some((n) => includesAsciiCaseless(frame, n))) return frame;
       const entry = decodeSearchResultEntry(frame);
       let changed = false;
       const kept: Attribute[] = [];
       for (const a of entry.attributes) {
-        const type = (a.type.split(';')[0] ?? '').toLowerCase();
-        if (type === tokenAttr) {
+        if (isTokenType(a.type)) {
           changed = true;
           continue;
         }
-        if (type === 'metainfo') {
-          const values = a.values.filter((v) => !isRevShrTok(v));
-          if (values.length !== a.values.length) {
-            changed = true;
-            if (values.length > 0) kept.push({ type: a.type, values });
-            continue;
-          }
+        const values = a.values.filter((v) => !isRevShrTok(v));
+        if (values.length !== a.values.length) {
+          changed = true;
+          if (values.length > 0) kept.push({ type: a.type, values });
+          continue;
         }
         kept.push(a);
       }

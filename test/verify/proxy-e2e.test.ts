@@ -281,6 +281,12 @@ describe('shared-token verification through the proxy', () => {
       input: `dn: cn=4097,${CERT_REPO}\nchangetype: modify\nadd: metaInfo\nmetaInfo: revShrTok:@@@\n`,
     });
     assert.equal(addRev.code, 21, addRev.stderr);
+    // Naming shrTok by its OID does not bypass the check.
+    const byOid = await run('ldapmodify', ['-x', '-ZZ', '-H', url, '-D', ADMIN_DN, '-w', ADMIN_PASSWORD], {
+      env: env(),
+      input: `dn: uid=carol,${PEOPLE}\nchangetype: modify\nreplace: 2.16.840.1.117370.3.1.123\n2.16.840.1.117370.3.1.123: garbage\n`,
+    });
+    assert.equal(byOid.code, 21, byOid.stderr);
     assert.equal(
       (await whoami('uid=carol,cn=shared-token', passphraseOf('t06'))).code,
       0,

@@ -122,6 +122,8 @@ export interface SignerSpec {
   contentType?: string;
   /** RSASSA-PSS instead of PKCS#1 v1.5. */
   pss?: boolean;
+  /** Name the signature algorithm as bare rsaEncryption (hash from digestAlgorithm), as some CMS signers do. */
+  rsaEncryptionOid?: boolean;
 }
 
 function signerInfo(spec: SignerSpec, eContent: Buffer): SignerInfo {
@@ -140,7 +142,7 @@ function signerInfo(spec: SignerSpec, eContent: Buffer): SignerInfo {
     sid: new SignerIdentifier({ subjectKeyIdentifier: new SubjectKeyIdentifier(ab(spec.sid)) }),
     digestAlgorithm: algorithm(OID[hash], true),
     signedAttrs: attrs.map((x) => x.a),
-    signatureAlgorithm: signed.algorithm,
+    signatureAlgorithm: spec.rsaEncryptionOid ? algorithm(OID.rsaEncryption, true) : signed.algorithm,
     signature: new OctetString(ab(signed.signature)),
   });
 }

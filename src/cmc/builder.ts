@@ -56,6 +56,10 @@ export interface EnrollmentSpec {
   pss?: boolean;
   /** sid form: plain SKI (default for PKCS#10) or Dogtag's DER-wrapped form (default for CRMF). */
   sid?: 'plain' | 'wrapped' | Buffer;
+  /** Further controls (type, DER value), appended after the usual ones. */
+  extraControls?: [string, Buffer][];
+  /** SignedData signature named as bare rsaEncryption. */
+  rsaEncryptionOid?: boolean;
   /** 'none' sends an unsigned ContentInfo id-data. */
   signedBy?: 'self' | 'none' | KeyObject;
   extraSigners?: SignerSpec[];
@@ -197,6 +201,7 @@ export function buildEnrollmentRequest(spec: EnrollmentSpec): BuiltRequest {
   if (spec.identification !== null) control(2, OID.identification, tlv(0x0c, Buffer.from(ident, 'utf8')));
   if (spec.identityProof !== null)
     control(3, OID.identityProofV2, witnessDer(spec.identityProof ?? {}, secret, ident, reqSequence));
+  for (const [type, value] of spec.extraControls ?? []) control(4 + controls.length, type, value);
 
   const sentReqSequence = spec.mutateReqSequence ? spec.mutateReqSequence(reqSequence) : reqSequence;
   const pkiData = tlv(0x30, tlv(0x30, ...controls.map((c) => der(c))), sentReqSequence, tlv(0x30), tlv(0x30));

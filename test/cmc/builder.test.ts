@@ -14,6 +14,7 @@ import {
 } from '../../src/cmc/index.js';
 import type { EnrollmentSpec } from '../../src/cmc/index.js';
 import { OID } from '../../src/cmc/oids.js';
+import { tlv } from '../../src/cmc/builder.js';
 import { requestKeyPem } from './fixtures.js';
 
 const key1 = createPrivateKey(requestKeyPem(1));
@@ -132,6 +133,25 @@ test('pkcs10: a changed bodyPartID after the proof fails identity_proof (only th
     return out;
   };
   assert.equal(check({ format: 'pkcs10', mutateReqSequence: bump }).failedCheck, 'identity_proof');
+});
+
+test('bare rsaEncryption as the SignerInfo signature algorithm uses the digest algorithm', () => {
+  assert.equal(
+    check({ format: 'pkcs10', rsaEncryptionOid: true, signatureHash: 'sha512' }).failedCheck,
+    null,
+  );
+});
+
+test('identityProof v1 alone is identity_proof_missing, naming v1', () => {
+  const v1 = tlv(0x04, Buffer.alloc(20));
+  const r = check({ format: 'pkcs10', identityProof: null, extraControls: [[OID.identityProof, v1]] });
+  assert.equal(r.failedCheck, 'identity_proof_missing');
+  assert.match(r.message, /v1/);
+});
+
+test('no secret for an enrollment is a token failure', () => {
+  const built = buildEnrollmentRequest({ format: 'pkcs10', key: key1, secret: SECRET, identification: 'u' });
+  assert.equal(verifyCmc(built.der, null).failedCheck, 'token');
 });
 
 test('sid forms: PKCS#10 takes only the plain SKI, CRMF takes plain and Dogtag-wrapped', () => {

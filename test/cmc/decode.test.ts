@@ -119,6 +119,19 @@ test('RFC 4514 issuer strings: order, escaping, string types, multi-valued RDNs,
     rdn(atv('1.2.3.4', tlv(0x04, Buffer.from([1, 2])))),
     rdn(atv('2.5.4.3', tlv(0x0c, Buffer.from('#lead and trail ')))),
   );
+  const universal = Buffer.alloc(8);
+  universal.writeUInt32BE(0x1f511, 0);
+  universal.writeUInt32BE(0x41, 4);
+  assert.equal(
+    nameToRfc4514(
+      tlv(
+        0x30,
+        rdn(atv('2.5.4.7', tlv(0x1c, universal))),
+        rdn(atv('2.5.4.8', tlv(0x14, Buffer.from([0xe9])))),
+      ),
+    ),
+    'ST=é,L=🔑A',
+  );
   assert.equal(
     nameToRfc4514(name),
     'CN=\\#lead and trail\\ ,1.2.3.4=#04020102,OU=Ünï+DC=ex,O=A\\, B \\+ \\"C\\" \\<D\\>\\; E\\\\,C=DE',

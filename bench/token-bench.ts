@@ -31,7 +31,7 @@ const KEY_PEM = join(import.meta.dirname, '..', 'test', 'fixtures', 'vectors', '
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 /** Raw RSA-2048 private operations (C_Decrypt CKM_RSA_X_509), one session per core, each in a tight loop. */
-async function rawRsaRate(module: string, token: string, pinFile: string, keyLabel: string): Promise<number> {
+async function rawRsaRate(module: string, token: string, pinFile: string, keyLabel: string): Promise<Rate> {
   const mod = acquireModule(module);
   const lib = mod.lib;
   try {
@@ -57,6 +57,7 @@ async function rawRsaRate(module: string, token: string, pinFile: string, keyLab
     input[0] = 0; // below the modulus
     const deadline = performance.now() + SECONDS * 1000;
     const start = performance.now();
+    const cpu0 = process.cpuUsage();
     const counts = await Promise.all(
       sessions.map(async (s) => {
         let n = 0;
@@ -70,15 +71,22 @@ async function rawRsaRate(module: string, token: string, pinFile: string, keyLab
       }),
     );
     const elapsed = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     for (const s of sessions) lib.C_CloseSession(s);
-    return counts.reduce((a, b) => a + b, 0) / elapsed;
+    const ops = counts.reduce((a, b) => a + b, 0);
+    return { rate: ops / elapsed, cpuUsPerOp: (cpu.user + cpu.system) / ops };
   } finally {
     mod.release();
   }
 }
 
-interface VerifyRun {
+interface Rate {
   rate: number;
+  /** Process CPU (all threads) per operation: unaffected by other load on the machine. */
+  cpuUsPerOp: number;
+}
+
+interface VerifyRun extends Rate {
   p99ms: number;
   maxms: number;
 }
@@ -96,6 +104,7 @@ async function verifyRate(provider: KeyProvider, wrap: WrapAlgorithm): Promise<V
   let next = 0;
   h.enable();
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < deadline) {
@@ -108,8 +117,14 @@ async function verifyRate(provider: KeyProvider, wrap: WrapAlgorithm): Promise<V
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   h.disable();
-  return { rate: done / elapsed, p99ms: h.percentile(99) / 1e6, maxms: h.max / 1e6 };
+  return {
+    rate: done / elapsed,
+    cpuUsPerOp: (cpu.user + cpu.system) / done,
+    p99ms: h.percentile(99) / 1e6,
+    maxms: h.max / 1e6,
+  };
 }
 
 /** Event-loop p99 with nothing to do: scheduling noise of the machine, the floor for the figure above. */
@@ -152,7 +167,7 @@ async function main(): Promise<void> {
     );
     for (const n of notices) console.log(`  note: ${n}`);
     const idle: number[] = [];
-    const raw: number[] = [];
+    const raw: Rate[] = [];
     const v15: VerifyRun[] = [];
     const oaep: VerifyRun[] = [];
     for (let r = 0; r < ROUNDS; r++) {
@@ -161,13 +176,16 @@ async function main(): Promise<void> {
       v15.push(await verifyRate(provider, 'rsa-pkcs1v15'));
       oaep.push(await verifyRate(provider, 'rsa-oaep-sha256'));
       console.log(
-        `  round ${r + 1}: raw RSA ${raw[r]!.toFixed(0)}/s, verify v1.5 ${v15[r]!.rate.toFixed(0)}/s (loop p99 ${v15[r]!.p99ms.toFixed(1)} ms), verify OAEP-256 (raw fallback) ${oaep[r]!.rate.toFixed(0)}/s (p99 ${oaep[r]!.p99ms.toFixed(1)} ms), idle loop p99 ${idle[r]!.toFixed(1)} ms, load ${loadavg()[0]!.toFixed(1)}`,
+        `  round ${r + 1}: raw RSA ${raw[r]!.rate.toFixed(0)}/s, verify v1.5 ${v15[r]!.rate.toFixed(0)}/s (loop p99 ${v15[r]!.p99ms.toFixed(1)} ms), verify OAEP-256 (raw fallback) ${oaep[r]!.rate.toFixed(0)}/s (p99 ${oaep[r]!.p99ms.toFixed(1)} ms), idle loop p99 ${idle[r]!.toFixed(1)} ms, load ${loadavg()[0]!.toFixed(1)}`,
       );
     }
     await provider.close();
     const ossl1 = opensslRate(1);
     const osslN = CORES > 1 ? opensslRate(CORES) : ossl1;
-    const rawM = median(raw);
+    const rawM = median(raw.map((x) => x.rate));
+    const rawCpu = median(raw.map((x) => x.cpuUsPerOp));
+    const v15Cpu = median(v15.map((x) => x.cpuUsPerOp));
+    const oaepCpu = median(oaep.map((x) => x.cpuUsPerOp));
     const v15M = median(v15.map((x) => x.rate));
     const oaepM = median(oaep.map((x) => x.rate));
     const p99 = median(v15.map((x) => x.p99ms));
@@ -186,6 +204,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `  verifications, OAEP-SHA256 (raw + unpad) ${oaepM.toFixed(0)} /s   ratio to raw RSA ${(oaepM / rawM).toFixed(2)}`,
+    );
+    console.log(
+      `  CPU per op (all threads, load-independent): raw RSA ${rawCpu.toFixed(0)} µs, verify v1.5 ${v15Cpu.toFixed(0)} µs (ratio ${(rawCpu / v15Cpu).toFixed(2)}), verify OAEP ${oaepCpu.toFixed(0)} µs (ratio ${(rawCpu / oaepCpu).toFixed(2)})`,
     );
     console.log(
       `  event loop p99 delay                   ${p99.toFixed(1)} ms v1.5, ${p99o.toFixed(1)} ms OAEP (target < 10 ms); max ${maxMs.toFixed(1)} ms`,

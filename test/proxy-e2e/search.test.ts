@@ -10,8 +10,16 @@ import { assertSame, both, startStack } from './fixture.js';
 import type { Stack } from './fixture.js';
 
 let stack: Stack;
+// A referral object pointing at a closed loopback port: if anything chased it, it would fail visibly.
+const REFERRAL_LDIF = `dn: ou=Remote,${SUFFIX}
+objectClass: referral
+objectClass: extensibleObject
+ou: Remote
+ref: ldap://127.0.0.1:1/ou=Remote,${SUFFIX}
+`;
+
 before(async () => {
-  stack = await startStack();
+  stack = await startStack({ extraLdif: REFERRAL_LDIF });
 });
 after(async () => {
   await stack?.stop();
@@ -133,6 +141,22 @@ test('unsupported critical control (server-side sort) gives the same error', asy
 
 test('search as the rootdn with manageDsaIT control is byte-identical', async () => {
   assertSame(await search('-M', '-D', ADMIN_DN, '-w', ADMIN_PASSWORD, '-b', SUFFIX, '-s', 'one'));
+});
+
+test('continuation references are passed through, not chased', async () => {
+  const r = assertSame(await search('-b', SUFFIX, '(ou=*)', 'ou'));
+  assert.match(r.stdout, /^# refldap:\/\/127\.0\.0\.1:1\/ou=Remote,dc=example,dc=com\?\?sub$/m);
+});
+
+test('a referral result (10) for a base under the referral object is passed through', async () => {
+  const r = assertSame(await search('-b', `cn=x,ou=Remote,${SUFFIX}`, '-s', 'base'));
+  assert.equal(r.code, 10);
+  assert.match(r.stdout + r.stderr, /ldap:\/\/127\.0\.0\.1:1\//);
+});
+
+test('manageDsaIT (-M) shows the referral object itself, identically', async () => {
+  const r = assertSame(await search('-M', '-b', `ou=Remote,${SUFFIX}`, '-s', 'base', 'ref'));
+  assert.match(r.stdout, /^ref: ldap:\/\/127\.0\.0\.1:1\//m);
 });
 
 test('the proxy is still running after all searches', () => {

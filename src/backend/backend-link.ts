@@ -2,7 +2,7 @@
 // its owner inside one corked batch per received chunk; it never decodes more than the envelope.
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { FrameError, FrameReader } from '../frame/index.js';
+import { FrameError, FrameReader, SpanWriter } from '../frame/index.js';
 import { metrics } from '../metrics/index.js';
 import { connectBackend } from './connect.js';
 import type { Backend, BackendPool } from './pool.js';
@@ -26,6 +26,8 @@ export class BackendLink {
   socket: Socket | TLSSocket | null = null;
   backend: Backend | null = null;
   private readonly reader: FrameReader;
+  /** Requests forwarded in one client chunk go out as one write; flush() after each batch. */
+  private readonly out = new SpanWriter({ write: () => true });
 
   constructor(
     private readonly pool: BackendPool,
@@ -72,6 +74,7 @@ export class BackendLink {
     this.socket = sock;
     this.backend = backend;
     this.state = 'ready';
+    this.out.sink = sock;
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 60_000);
     sock.on('data', this.onData);
@@ -117,8 +120,13 @@ export class BackendLink {
     this.owner.onBackendLost(reason);
   }
 
-  write(frame: Buffer): boolean {
-    return (this.socket as Socket).write(frame);
+  /** Queues a whole request frame (coalesced with the previous one when contiguous); see flush(). */
+  write(frame: Buffer): void {
+    this.out.write(frame);
+  }
+
+  flush(): void {
+    this.out.flush();
   }
 
   get needsDrain(): boolean {
@@ -146,9 +154,13 @@ export class BackendLink {
     this.state = 'closed';
     this.ending = true;
     if (sock) {
+      this.out.flush();
       sock.end();
       sock.once('finish', () => sock.destroy());
-      setTimeout(() => sock.destroy(), 5000).unref();
+      // Cleared on close, so a finished link is not kept reachable by its timer.
+      const forceClose = setTimeout(() => sock.destroy(), 5000);
+      forceClose.unref();
+      sock.once('close', () => clearTimeout(forceClose));
     }
   }
 

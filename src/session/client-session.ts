@@ -8,7 +8,7 @@ import { BerError } from '../ber/index.js';
 import { BackendLink } from '../backend/index.js';
 import type { BackendLinkOwner, BackendPool } from '../backend/index.js';
 import type { ServeConfig } from '../config/index.js';
-import { FrameError, FrameReader } from '../frame/index.js';
+import { FrameError, FrameReader, SpanWriter } from '../frame/index.js';
 import {
   IS_FINAL_RESPONSE,
   LdapResultError,
@@ -68,6 +68,8 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   bindState: BindState = ANONYMOUS;
 
   private socket: Socket;
+  /** Client-bound frames; backend frames forwarded unchanged from one chunk coalesce into one write. */
+  private readonly out: SpanWriter;
   private readonly reader: FrameReader;
   private readonly link: BackendLink;
   private readonly outstanding = new Map<number, number>();
@@ -97,6 +99,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     secure: boolean,
   ) {
     this.socket = socket;
+    this.out = new SpanWriter(socket);
     this.tls = secure;
     this.listener = env.listener;
     this.clientAddress = socket.remoteAddress ?? '';
@@ -169,6 +172,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     } catch (e) {
       this.onClientFault(e);
     } finally {
+      link.flush();
       link.uncork();
     }
     if (!this.clientPaused && link.needsDrain) {
@@ -230,6 +234,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     this.busy = false;
     try {
       step();
+      this.link.flush();
     } catch (e) {
       this.onClientFault(e);
       return;
@@ -241,7 +246,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     if (d.action === 'forward') {
       this.forward(d.frame ?? req.frame, req.messageId, req.opTag, d.observe ?? null);
     } else if (d.action === 'respond') {
-      for (const f of d.frames) this.socket.write(f);
+      for (const f of d.frames) this.out.writeNow(f);
       if (d.close) this.closeClient();
     } else {
       this.forward(req.frame, req.messageId, req.opTag, null);
@@ -267,7 +272,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   private answerLocally(messageId: number, opTag: number, code: number, message: string): void {
     const responseTag = RESPONSE_FOR_REQUEST[opTag] ?? 0;
     if (responseTag === 0) return;
-    this.socket.write(
+    this.out.writeNow(
       encodeResultResponse(messageId, responseTag, {
         resultCode: code,
         matchedDN: '',
@@ -280,7 +285,11 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     if (opTag === ProtocolOp.abandonRequest) {
       this.abandoned(decodeAbandonRequest(frame));
     } else if (opTag === ProtocolOp.unbindRequest) {
-      this.sendToBackend(frame, messageId, opTag);
+      // Only a connected backend needs to hear it; never open a connection just to unbind.
+      if (this.link.state === 'ready') {
+        this.link.write(frame);
+        this.link.flush();
+      }
       this.link.end();
       this.closeClient();
       return;
@@ -354,7 +363,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
 
   private startTls(messageId: number): void {
     const refuse = (code: number, message: string): void => {
-      this.socket.write(
+      this.out.writeNow(
         encodeExtendedResponse(messageId, { resultCode: code, matchedDN: '', diagnosticMessage: message }),
       );
     };
@@ -365,7 +374,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
       return refuse(ResultCode.operationsError, 'StartTLS refused: operations are outstanding');
     if (this.reader.hasPendingBytes)
       return refuse(ResultCode.operationsError, 'StartTLS refused: data was sent after the StartTLS request');
-    this.socket.write(
+    this.out.writeNow(
       encodeExtendedResponse(messageId, {
         resultCode: ResultCode.success,
         matchedDN: '',
@@ -376,8 +385,11 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     this.busy = true;
     const raw = this.socket;
     this.detachClient(raw);
+    // The TLS socket reports errors from now on; this keeps a late error on the raw socket from throwing.
+    raw.on('error', () => undefined);
     const secure = new TLSSocket(raw, { isServer: true, secureContext: this.env.tls.context });
     this.socket = secure;
+    this.out.sink = secure;
     this.attachClient(secure);
     secure.once('secure', () => {
       this.tls = true;
@@ -393,6 +405,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     this.waiting = [];
     this.link.cork();
     for (const q of waiting) this.link.write(q.frame);
+    this.link.flush();
     this.link.uncork();
   }
 
@@ -426,6 +439,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   }
 
   endBackendBatch(): void {
+    this.out.flush();
     this.socket.uncork();
     if (!this.backendPaused && this.socket.writableNeedDrain) {
       this.backendPaused = true;
@@ -437,11 +451,13 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     if (messageId === 0) {
       // Unsolicited notification: passed through; a Notice of Disconnection means the backend will close.
       if (opTag === ProtocolOp.extendedResp) this.backendNoticeSeen = true;
-      this.socket.write(frame);
+      this.out.write(frame);
       return;
     }
     let out: Buffer | null = frame;
     const final = IS_FINAL_RESPONSE[opTag] === 1;
+    // Before the observer, so an observer that sets the bind state itself (virtual bind) has the last word.
+    if (final && messageId === this.bindId && opTag === ProtocolOp.bindResponse) this.bindFinished(frame);
     if (this.observers.size !== 0) {
       const obs = this.observers.get(messageId);
       if (obs !== undefined) {
@@ -457,10 +473,10 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
       }
     }
     if (final) {
-      if (messageId === this.bindId && opTag === ProtocolOp.bindResponse) this.bindFinished(frame);
       this.outstanding.delete(messageId);
     }
-    if (out !== null) this.socket.write(out);
+    if (out === frame) this.out.write(frame);
+    else if (out !== null) this.out.writeNow(out);
     if (final && this.draining && this.outstanding.size === 0)
       this.closeWithNotice(ResultCode.unavailable, 'the proxy is shutting down');
   }
@@ -541,7 +557,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
 
   closeWithNotice(code: Notice, message: string): void {
     if (this.closed) return;
-    if (this.socket.writable) this.socket.write(encodeNoticeOfDisconnection(code, message));
+    if (this.socket.writable) this.out.writeNow(encodeNoticeOfDisconnection(code, message));
     this.closeClient();
   }
 

@@ -12,6 +12,7 @@ import {
   ResultCode,
   decodeExtendedResponse,
   decodeResultResponse,
+  encodeBindRequest,
   encodeExtendedRequest,
   encodeExtendedResponse,
   encodeMessage,
@@ -30,6 +31,8 @@ const OID_GOODBYE = '1.3.6.1.4.1.55555.3';
 const OID_BAD_VALUE = '1.3.6.1.4.1.55555.4';
 const OID_VIRTUAL_BIND = '1.3.6.1.4.1.55555.5';
 const ends: ObserveEnd[] = [];
+const searchIdentities: string[] = [];
+const VIRTUAL_VIA_BACKEND = `cn=virtual-via-backend,${SUFFIX}`;
 
 const interceptors: Interceptor[] = [
   {
@@ -74,9 +77,34 @@ const interceptors: Interceptor[] = [
     },
   },
   {
+    name: 'bind-replaced-then-virtual',
+    opTags: [ProtocolOp.bindRequest],
+    intercept(req, session) {
+      if (req.bind.name !== VIRTUAL_VIA_BACKEND) return PASS;
+      // The backend connection binds as the admin; the session's identity becomes the virtual DN.
+      const frame = encodeBindRequest({
+        messageId: req.messageId,
+        version: 3,
+        name: ADMIN_DN,
+        authentication: { kind: 'simple', password: Buffer.from(ADMIN_PASSWORD) },
+      });
+      return forward({
+        frame,
+        observe: {
+          onResponse(backendFrame) {
+            session.setBindState({ kind: 'virtual', dn: VIRTUAL_VIA_BACKEND });
+            return backendFrame;
+          },
+        },
+      });
+    },
+  },
+  {
     name: 'observe-searches',
     opTags: [ProtocolOp.searchRequest],
-    intercept() {
+    intercept(_req, session) {
+      const s = session.bindState;
+      searchIdentities.push(s.kind === 'anonymous' ? s.kind : `${s.kind}:${s.dn}`);
       return forward({
         observe: { onResponse: (frame) => frame, onEnd: (reason) => void ends.push(reason) },
       });
@@ -224,4 +252,18 @@ test('observers end with done after the final response, and abandoned after an a
     c.destroy();
   }
   assert.deepEqual(ends, ['done', 'abandoned', 'done']);
+});
+
+test('an observer that sets the bind state has the last word over the backend bind it observed', async () => {
+  searchIdentities.length = 0;
+  const client = new Client({ url: `ldap://127.0.0.1:${port}` });
+  try {
+    await client.bind(VIRTUAL_VIA_BACKEND, 'anything');
+    await client.search(SUFFIX, { scope: 'base' });
+    await client.bind(`uid=user3,${PEOPLE}`, 'pass3');
+    await client.search(SUFFIX, { scope: 'base' });
+  } finally {
+    await client.unbind();
+  }
+  assert.deepEqual(searchIdentities, [`virtual:${VIRTUAL_VIA_BACKEND}`, `backend:uid=user3,${PEOPLE}`]);
 });

@@ -71,6 +71,15 @@ async function withProvider<T>(opts: KeyProviderOptions, fn: (p: KeyProvider) =>
   }
 }
 
+/** CLI JSON uses snake_case throughout (error_class, line_format, ...), whatever the library field names. */
+function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(v)]),
+  );
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
@@ -242,7 +251,7 @@ const inspect: Command = {
         report.decrypt = { ok: false, error: 'key_unavailable', message: e.message };
       }
     }
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(snakeKeys(report), null, 2)}\n`);
     return ok ? 0 : 1;
   },
 };

@@ -167,11 +167,11 @@ test('inspect reports layout, sizes, line format and the wrap, never the passphr
   const a = JSON.parse(plain.stdout);
   assert.equal(a.der.header, '30 82 01 16 04 82 01 00 … 04 10');
   assert.equal(a.der_bytes, 282);
-  assert.equal(a.der.wrappedKey.bytes, 256);
+  assert.equal(a.der.wrapped_key.bytes, 256);
   assert.equal(a.der.ciphertext.bytes, 16);
   assert.equal(a.line_format.columns, 76);
-  assert.equal(a.line_format.lineEnding, 'CRLF');
-  assert.equal(a.line_format.trailingNewline, true);
+  assert.equal(a.line_format.line_ending, 'CRLF');
+  assert.equal(a.line_format.trailing_newline, true);
   assert.equal(a.decrypt, undefined);
 
   const withKey = await cli(['token', 'inspect', '--token-file', t, '--key-pem', KEY_PEM]);

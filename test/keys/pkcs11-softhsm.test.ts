@@ -146,12 +146,15 @@ test('openKeyProvider finds the key by CKA_ID', async () => {
     wrap: 'auto',
     sessions: 2,
   });
+  let value: string;
   try {
-    const value = createToken(Buffer.from('by id'), await p.publicKey(), 'rsa-pkcs1v15').toString('base64');
+    value = createToken(Buffer.from('by id'), await p.publicKey(), 'rsa-pkcs1v15').toString('base64');
     assert.equal((await decryptToken(value, p, 'auto')).passphrase.toString(), 'by id');
   } finally {
     await p.close();
   }
+  // Closing the second provider left the first one's sessions (and login) alone.
+  assert.equal((await decryptToken(value, provider, 'rsa-pkcs1v15')).passphrase.toString(), 'by id');
 });
 
 test('a missing key or token is KeyUnavailableError at open', async () => {

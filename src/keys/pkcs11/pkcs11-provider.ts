@@ -341,10 +341,13 @@ export class Pkcs11KeyProvider implements KeyProvider {
     this.state = undefined;
     if (!old) return;
     await old.pool.close(new PoolClosed('PKCS#11 sessions are being re-opened'));
-    try {
-      this.lib.C_CloseAllSessions(old.slot);
-    } catch {
-      // the slot may be gone
+    // Only our own sessions: C_CloseAllSessions would also end other providers' sessions on this token.
+    for (const session of old.sessions) {
+      try {
+        this.lib.C_CloseSession(session);
+      } catch {
+        // already invalid (token removed, module re-initialised)
+      }
     }
   }
 

@@ -85,10 +85,10 @@ export function verifyEnrollment(req: CmcRequest, keys: ProofKeys, opts: Enrollm
   const witness = request.popLinkWitness;
   const random = req.popLinkRandom;
   if (witness && !random) return fail('pop_link_random_missing', 'POPLinkWitnessV2 without idPOPLinkRandom');
-  if (opts.requirePopLink && !random)
-    return fail('pop_link_random_missing', 'POP link required but there is no idPOPLinkRandom');
-  if (random && !witness)
+  if (!witness && random)
     return fail('pop_link_missing', 'idPOPLinkRandom present but the request has no POPLinkWitnessV2');
+  if (!witness && opts.requirePopLink)
+    return fail('pop_link_missing', 'a POPLinkWitnessV2 is required but the request has none');
   if (witness && random) {
     const hash = HASH_BY_OID.get(witness.hashOid);
     const mac = HMAC_BY_OID.get(witness.macOid);

@@ -47,7 +47,7 @@ for (const format of FORMATS) {
 
   test(`${format}: POP link verifies, and is required with requirePopLink`, () => {
     assert.equal(check({ format, popLink: {} }, { requirePopLink: true }).failedCheck, null);
-    assert.equal(check({ format }, { requirePopLink: true }).failedCheck, 'pop_link_random_missing');
+    assert.equal(check({ format }, { requirePopLink: true }).failedCheck, 'pop_link_missing');
     assert.equal(
       check({ format, popLink: {}, omitPopLinkWitness: true }, { requirePopLink: true }).failedCheck,
       'pop_link_missing',

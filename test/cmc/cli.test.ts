@@ -94,7 +94,7 @@ test('--require-pop-link, parse failures and undecryptable tokens', async () => 
     const noLink = await cli(['--request', at('cmc/c01.der'), '-s', secret, '--require-pop-link']);
     assert.deepEqual(
       [noLink.code, (json(noLink) as { failed_check: string }).failed_check],
-      [1, 'pop_link_random_missing'],
+      [1, 'pop_link_missing'],
     );
     const withLink = await cli(['--request', at('cmc/dc01.b64'), '-s', secret, '--require-pop-link']);
     assert.equal(withLink.code, 0, withLink.stdout);

@@ -100,7 +100,7 @@ test('byte mutations anywhere: only CmcParseError, and never ok for a changed PK
       input[at] = input[at]! ^ xor;
       assertNothingChangedIfOk(verifyAll(input, s, pop), s);
     }),
-    { numRuns: 1500 },
+    { numRuns: 1000 },
   );
 });
 
@@ -113,7 +113,7 @@ test('byte mutations inside the signed PKIData are never accepted', () => {
       input[at] = input[at]! ^ xor;
       assert.notEqual(verifyAll(input, s, false)?.result.ok, true);
     }),
-    { numRuns: 800 },
+    { numRuns: 500 },
   );
 });
 
@@ -147,7 +147,7 @@ test('structural mutations (delete, duplicate, swap, wrap, retag, replace): neve
     fc.property(sampleArb, fc.nat(), mutationArb, fc.boolean(), (s, index, m, pop) => {
       assertNothingChangedIfOk(verifyAll(mutate(s.der, index, m), s, pop), s);
     }),
-    { numRuns: 1500 },
+    { numRuns: 1000 },
   );
 });
 
@@ -174,7 +174,7 @@ test('structural mutations inside reqSequence, re-signed with the request key, f
         if (changed) assert.notEqual(out?.result.ok, true, `${format} ${JSON.stringify(m)}`);
       },
     ),
-    { numRuns: 150 },
+    { numRuns: 100 },
   );
 });
 
@@ -231,6 +231,6 @@ test('revocation requests: mutations never throw past CmcParseError and never ma
         if (r.ok) assert.ok(req.revocation?.passphrase?.equals(secret));
       }
     }),
-    { numRuns: 800 },
+    { numRuns: 500 },
   );
 });

@@ -30,7 +30,13 @@ const BYTE_FOR_BYTE =
   'The file is used byte for byte: a trailing newline is part of the passphrase (use printf, not echo); an empty file is an empty passphrase.';
 
 const passphraseFlags: FlagSpec[] = [
-  { name: 'passphrase', short: 's', type: 'string', valueName: 'PASS', help: 'the shared secret (UTF-8)' },
+  {
+    name: 'passphrase',
+    short: 's',
+    type: 'string',
+    valueName: 'PASS',
+    help: 'the shared secret (UTF-8); visible in the process list, prefer --passphrase-file',
+  },
   {
     name: 'passphrase-file',
     type: 'string',

@@ -8,6 +8,7 @@ need=(
   "softhsm2-util:softhsm2"
   "pkcs11-tool:opensc"
   "certutil:libnss3-tools"
+  "openssl:openssl"
   "promtool:prometheus"
   "dscreate:389-ds-base"
   "ldclt:389-ds-base"

@@ -58,13 +58,17 @@ export class LdapClient {
     return this.nextId++;
   }
 
+  /** Waits for the final response to `id` (or the close), for requests the caller writes itself. */
+  expect(id: number): Promise<OpResult> {
+    if (this.closed) return Promise.resolve({ kind: 'closed' });
+    return new Promise((resolve) => this.pending.set(id, { resolve, entries: 0 }));
+  }
+
   /** Sends a request built with `id` and waits for its final response (or the close). */
   send(id: number, frame: Buffer): Promise<OpResult> {
-    if (this.closed) return Promise.resolve({ kind: 'closed' });
-    return new Promise((resolve) => {
-      this.pending.set(id, { resolve, entries: 0 });
-      this.socket.write(frame);
-    });
+    const result = this.expect(id);
+    if (!this.closed) this.socket.write(frame);
+    return result;
   }
 
   /** Like send, but rejects when neither a response nor the close came within `ms` (a hang). */

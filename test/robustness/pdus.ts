@@ -22,10 +22,13 @@ export type Filter =
   | { sub: [string, string] }
   | { and: Filter[] }
   | { or: Filter[] }
-  | { not: Filter };
+  | { not: Filter }
+  /** Already-encoded filter bytes. */
+  | { raw: Buffer };
 
 export function writeFilter(w: BerWriter, f: Filter): void {
-  if ('eq' in f) w.startSequence(0xa3).writeOctetString(f.eq[0]).writeOctetString(f.eq[1]).endSequence();
+  if ('raw' in f) w.writeRaw(f.raw);
+  else if ('eq' in f) w.startSequence(0xa3).writeOctetString(f.eq[0]).writeOctetString(f.eq[1]).endSequence();
   else if ('present' in f) w.writeOctetString(f.present, 0x87);
   else if ('sub' in f)
     w.startSequence(0xa4)
@@ -81,11 +84,22 @@ export function rootDseSearch(messageId: number): Buffer {
   });
 }
 
-/** A filter `depth` levels deep: (&(&(...(uid=user1)...))). */
+/** A filter `depth` levels deep, (&(|(&(...(uid=user1)...)))), built iteratively (no recursion). */
 export function deepFilter(depth: number): Filter {
-  let f: Filter = { eq: ['uid', 'user1'] };
-  for (let i = 0; i < depth; i++) f = i % 2 === 0 ? { and: [f] } : { or: [f] };
-  return f;
+  let b = Buffer.from([0xa3, 0x0d, 0x04, 0x03, 0x75, 0x69, 0x64, 0x04, 0x05, 0x75, 0x73, 0x65, 0x72, 0x31]);
+  for (let i = 0; i < depth; i++) {
+    const n = b.length;
+    const len =
+      n < 0x80
+        ? [n]
+        : n < 0x100
+          ? [0x81, n]
+          : n < 0x10000
+            ? [0x82, n >> 8, n & 0xff]
+            : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+    b = Buffer.concat([Buffer.from([i % 2 === 0 ? 0xa0 : 0xa1, ...len]), b]);
+  }
+  return { raw: b };
 }
 
 function primitive(messageId: number, tag: number, content: Buffer): Buffer {

@@ -7,7 +7,7 @@ import type { Command } from '../cli/command.js';
 import { keyProviderFlags } from '../keys/index.js';
 import type { WrapAlgorithm } from '../keys/index.js';
 import { BulkSetupError, bulkSet } from './bulk.js';
-import { describeTarget, parseSerial, ProvisionError } from './entries.js';
+import { describeTarget, parseSerial } from './entries.js';
 import type { TokenTarget } from './entries.js';
 import { connectFromFlags, directoryFlags, readSecretFile } from './directory-flags.js';
 import {
@@ -240,8 +240,10 @@ export const tokenSetCommand: Command = {
   ],
   run: (args) => {
     const wrap: WrapAlgorithm = bool(args.flags, 'oaep') ? 'rsa-oaep-sha256' : 'rsa-pkcs1v15';
-    if (int(args.flags, 'length') !== undefined && !bool(args.flags, 'generate')) {
-      throw new UsageError('--length only applies with --generate');
+    for (const generateOnly of ['length', 'out']) {
+      if (args.flags[generateOnly] !== undefined && !bool(args.flags, 'generate')) {
+        throw new UsageError(`--${generateOnly} only applies with --generate`);
+      }
     }
     const csv = str(args.flags, 'from-csv');
     if (csv === undefined) {
@@ -306,5 +308,3 @@ export const tokenRewrapCommand: Command = {
     });
   },
 };
-
-export { ProvisionError };

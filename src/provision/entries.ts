@@ -5,6 +5,7 @@ import {
   InappropriateMatchingError,
   NoSuchObjectError,
   SizeLimitExceededError,
+  UndefinedTypeError,
 } from 'ldapts';
 import type { Client, Entry } from 'ldapts';
 import { escapeDnValue, escapeFilterValue } from '../directory/index.js';
@@ -199,8 +200,18 @@ export function storedKind(target: TokenTarget): StoredKind {
 
 /** Writes a token to a user entry or a cert record; returns the DN written. */
 export async function writeToken(client: Client, target: TokenTarget, value: string): Promise<string> {
-  if (target.kind === 'uid') {
-    return writeUserToken(client, await findUserEntry(client, target.usersBase, target.uid), value);
+  try {
+    if (target.kind === 'uid') {
+      return await writeUserToken(client, await findUserEntry(client, target.usersBase, target.uid), value);
+    }
+    return await writeRevocationToken(client, certRecordDn(target.serial, target.certRepositoryBase), value);
+  } catch (e) {
+    if (!(e instanceof UndefinedTypeError)) throw e;
+    throw new ProvisionError(
+      target.kind === 'uid'
+        ? 'the server does not know the shrTok attribute: run `shrtok-proxy schema install` first'
+        : "the server does not know metaInfo: --cert-repository-base must be Dogtag's CA database",
+      { cause: e },
+    );
   }
-  return writeRevocationToken(client, certRecordDn(target.serial, target.certRepositoryBase), value);
 }

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { statSync, readFileSync, existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { KeyProvider } from '../../src/keys/index.js';
-import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE } from '../helpers/slapd.js';
+import { runCommand } from '../../src/cli/command.js';
+import { command as tokenCommand } from '../../src/cli/token.js';
+import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, startSlapd } from '../helpers/slapd.js';
 import { CERT_PEM, CERT_REPO, KEY_PEM, decryptStored, openTestKey, readAttr, runToken } from './fixture.js';
 import { startProvisionSlapd } from './slapd-fixture.js';
 import type { ProvisionSlapd } from './slapd-fixture.js';
@@ -194,6 +196,35 @@ describe('token set against OpenLDAP', () => {
     assert.match(noRecord.stderr, /entry cn=999,ou=certificateRepository.* does not exist/);
   });
 
+  it('says to install the schema when the server does not know shrTok', async () => {
+    const bare = await startSlapd({ syncprov: false });
+    try {
+      const pw = env.tmp.file('bare.pw', ADMIN_PASSWORD);
+      const pass = env.tmp.file('bare.pass', 'whatever-pass');
+      const r = await runToken([
+        'set',
+        '--url',
+        bare.url,
+        '--bind-dn',
+        ADMIN_DN,
+        '--password-file',
+        pw,
+        '--uid',
+        'user1',
+        '--users-base',
+        PEOPLE,
+        '--passphrase-file',
+        pass,
+        '--cert',
+        CERT_PEM,
+      ]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /does not know the shrTok attribute: run `shrtok-proxy schema install` first/);
+    } finally {
+      await bare.destroy();
+    }
+  });
+
   it('usage errors exit 2 with one line', async () => {
     const cases: Array<[string[], RegExp]> = [
       [
@@ -257,12 +288,18 @@ describe('token set against OpenLDAP', () => {
         /serial "abc" is not a decimal/,
       ],
     ];
+    // In-process through the real command tree (the same runner main uses); one case as a real process too.
     for (const [args, message] of cases) {
-      const r = await runToken(args);
-      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, message);
-      assert.equal(r.stderr.trim().split('\n').length, 1);
+      let stderr = '';
+      const code = await runCommand(tokenCommand, args, { out: () => undefined, err: (t) => (stderr += t) });
+      assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
+      assert.match(stderr, message);
+      assert.equal(stderr.trim().split('\n').length, 1);
     }
+    const [firstArgs, firstMessage] = cases[0] ?? [[], /x/];
+    const r = await runToken(firstArgs);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, firstMessage);
     assert.equal(existsSync('/tmp/x'), false);
   });
 });

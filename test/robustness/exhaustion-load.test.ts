@@ -98,7 +98,7 @@ async function pipeline(c: LdapClient, n: number): Promise<Map<number, number>> 
   let timer: NodeJS.Timeout | undefined;
   const settled = await Promise.race([
     Promise.all(results),
-    new Promise<undefined>((resolve) => (timer = setTimeout(resolve, 30_000))),
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 30_000))),
   ]).finally(() => clearTimeout(timer));
   assert.ok(settled, `not every one of ${n} pipelined operations was answered within 30 s`);
   for (const r of settled) {

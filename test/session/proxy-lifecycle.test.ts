@@ -3,7 +3,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as netConnect } from 'node:net';
+import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { Attribute, Change, Client } from 'ldapts';
 import { BerWriter } from '../../src/ber/index.js';
 import { pino } from 'pino';
@@ -226,4 +229,49 @@ test('shutdown: idle sessions close at once; one with an operation in progress k
   for (let f = await busy.next(); f; f = await busy.next()) last = f.frame;
   assert.equal(noticeOf(last).code, ResultCode.unavailable);
   await stopped;
+});
+
+test('ldaps:// backend: verified against backend_ca; a CA that does not match is a hard 52, and the log says why', async () => {
+  // A real TLS endpoint in front of slapd, standing in for a directory that offers ldaps://.
+  const terminator = createTlsServer({ cert: pki.certPem, key: pki.keyPem }, (tlsSide) => {
+    const plain: Socket = netConnect(slapd.port, '127.0.0.1');
+    tlsSide.pipe(plain).pipe(tlsSide);
+    tlsSide.on('error', () => plain.destroy());
+    plain.on('error', () => tlsSide.destroy());
+  });
+  await new Promise<void>((resolve) => terminator.listen(0, '127.0.0.1', resolve));
+  const backend = `ldaps://127.0.0.1:${(terminator.address() as { port: number }).port}`;
+  try {
+    const { port } = await startProxy({ backend: [backend], backend_ca: pki.caCertPath });
+    const client = new Client({ url: `ldap://127.0.0.1:${port}` });
+    await client.bind(ADMIN_DN, ADMIN_PASSWORD);
+    assert.equal((await client.search(SUFFIX, { scope: 'base' })).searchEntries.length, 1);
+    await client.unbind();
+
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const config = buildServeConfig(
+      { listen: ['ldap://127.0.0.1:0'], backend: [backend], backend_ca: pki2.caCertPath },
+      {},
+    );
+    const wrongCa = createProxyServer(config, { log: pino({ level: 'warn' }, sink) });
+    servers.push(wrongCa);
+    await wrongCa.start();
+    const refused = new Client({ url: wrongCa.urls[0] as string });
+    await assert.rejects(refused.bind(ADMIN_DN, ADMIN_PASSWORD), (e: { code?: number }) => e.code === 52);
+    await refused.unbind().catch(() => undefined);
+    assert.ok(
+      lines.some(
+        (l) => /no backend available/.test(l) && /TLS to backend failed/.test(l) && /certificate/i.test(l),
+      ),
+      lines.join(''),
+    );
+  } finally {
+    terminator.close();
+  }
 });

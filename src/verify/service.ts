@@ -2,12 +2,13 @@
 // service connection, verifier, optional change subscription, and the proxy interceptors.
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import type { LogLevel } from '../log/index.js';
 import type { ServeConfig } from '../config/index.js';
 import { ChangeWatcher, ServiceDirectory, ServicePool } from '../directory/index.js';
 import type { WatchMechanism } from '../directory/index.js';
 import { keyProviderOptionsFromConfig, openKeyProvider } from '../keys/index.js';
 import type { KeyProvider } from '../keys/index.js';
-import { audit } from '../log/index.js';
+import { audit, configureLogging } from '../log/index.js';
 import { metrics } from '../metrics/index.js';
 import type { TokenWriteRejectReason } from '../metrics/index.js';
 import type { Interceptor } from '../session/index.js';
@@ -75,7 +76,8 @@ export async function startVerification(
     tokenAttribute: config.token_attribute,
     certRepositoryBase: config.cert_repository_base,
   });
-  if (config.audit_log !== undefined) audit.open(config.audit_log);
+  // The audit stream goes to --audit-log, or to the process log at its level (src/log).
+  configureLogging({ level: config.log_level as LogLevel, auditLog: config.audit_log });
   const verifier = new TokenVerifier({
     directory,
     keyProvider,

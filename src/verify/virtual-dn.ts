@@ -19,7 +19,30 @@ interface Ava {
  * Splits an RFC 4514 DN into RDNs of attribute-value pairs, unescaping values. Returns undefined for
  * a string that is not a DN (bad escape, missing '=', hex-form values, which no virtual DN uses).
  */
+const ATTRIBUTE_TYPE = /^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)*)$/;
+/** DNs without escapes, quotes, multi-valued RDNs or hex values: the common case, parsed by splitting. */
+const PLAIN_DN = /^[^\\"+#;<>]*$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function parsePlainDn(dn: string): Ava[][] | undefined {
+  const rdns: Ava[][] = [];
+  for (const part of dn.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) return undefined;
+    const type = part.slice(0, eq).trim();
+    if (!ATTRIBUTE_TYPE.test(type)) return undefined;
+    const value = part.slice(eq + 1).replace(/^ +| +$/g, '');
+    if (value.includes('=')) return undefined; // left to the full parser, which accepts it
+    rdns.push([{ type, value }]);
+  }
+  return rdns;
+}
+
 export function parseDn(dn: string): Ava[][] | undefined {
+  if (PLAIN_DN.test(dn) && dn.trim() !== '') {
+    const plain = parsePlainDn(dn);
+    if (plain) return plain;
+  }
   const rdns: Ava[][] = [];
   let i = 0;
   const n = dn.length;
@@ -31,7 +54,7 @@ export function parseDn(dn: string): Ava[][] | undefined {
       const eq = dn.indexOf('=', i);
       if (eq < 0) return undefined;
       const type = dn.slice(i, eq).trim();
-      if (!/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)*)$/.test(type)) return undefined;
+      if (!ATTRIBUTE_TYPE.test(type)) return undefined;
       i = eq + 1;
       while (dn[i] === ' ') i++;
       if (dn[i] === '#') return undefined;
@@ -64,7 +87,7 @@ export function parseDn(dn: string): Ava[][] | undefined {
       }
       // Unescaped trailing spaces are insignificant (RFC 4514 §3: only escaped ones count).
       const raw = Buffer.from(bytes.slice(0, bytes.length - trailingSpaces));
-      const value = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      const value = utf8.decode(raw);
       rdn.push({ type, value });
       if (dn[i] === '+') {
         i++;

@@ -1,0 +1,192 @@
+// Issue 5 benchmark, one run, interleaved rounds: warm virtual-bind verifications/s through the proxy
+// (strict and ttl cache), plain simple binds through the proxy, and a Dogtag-style path (a directory search
+// plus a SoftHSM2 decryption for every request). Clients: C connections, each sending bind after bind.
+//   node --import tsx bench/verify-bench.ts [SECONDS_PER_ROUND=3] [ROUNDS=3] [CONNECTIONS=16]
+// Targets (issue 5): strict ≥ 0.7 × proxied simple binds, ttl ≥ 1.0 ×, both ≥ 10 × the Dogtag-style path.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RawLdapConnection } from '../src/directory/raw-ldap.js';
+import { berCodec } from '../src/directory/index.js';
+import { openKeyProvider } from '../src/keys/index.js';
+import { decryptToken, timingSafeEqualBytes } from '../src/token/index.js';
+import { PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../test/helpers/slapd.js';
+import { startProxy } from '../test/helpers/proxy.js';
+import { SOFTHSM_MODULE, createSoftHsmToken } from '../test/helpers/softhsm.js';
+import {
+  KEY_PEM,
+  ldapAdd,
+  passphraseOf,
+  serviceDirectory,
+  startTokenSlapd,
+  token,
+} from '../test/verify/fixtures.js';
+
+const SECONDS = Number(process.argv[2] ?? 3);
+const ROUNDS = Number(process.argv[3] ?? 3);
+const CONNECTIONS = Number(process.argv[4] ?? 16);
+const TOKEN_USERS = 200;
+const { ber, tlv } = berCodec;
+
+type Bind = () => { dn: string; password: Buffer };
+
+/** utime + stime of a process in ms (/proc/PID/stat, clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Binds per second from CONNECTIONS clients, each binding in a loop for SECONDS. */
+async function bindLoad(url: string, next: Bind): Promise<number> {
+  const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => RawLdapConnection.open({ url })));
+  let done = 0;
+  let failed = 0;
+  const until = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    conns.map(async (c) => {
+      while (Date.now() < until) {
+        const { dn, password } = next();
+        const m = await c.request(
+          tlv(0x60, ber.integer(3), ber.octets(dn), ber.octets(password, 0x80)),
+          0x61,
+        );
+        if (m.op.value[2] === 0) done++;
+        else failed++;
+      }
+    }),
+  );
+  conns.forEach((c) => c.close());
+  if (failed > 0) throw new Error(`${failed} binds failed`);
+  return done / SECONDS;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'shrtok-verify-bench-'));
+writeFileSync(join(dir, 'svc.pw'), SERVICE_PASSWORD);
+const slapd = await startTokenSlapd();
+const hsm = await createSoftHsmToken({ importKeyPem: KEY_PEM });
+const procs: Awaited<ReturnType<typeof startProxy>>[] = [];
+try {
+  const users = Array.from({ length: TOKEN_USERS }, (_, i) => `tok${i}`);
+  await ldapAdd(
+    slapd.url,
+    users
+      .map(
+        (uid) =>
+          `dn: uid=${uid},${PEOPLE}\nobjectClass: inetOrgPerson\nobjectClass: extensibleObject\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\n` +
+          `shrTok:: ${Buffer.from(token('t01').token).toString('base64')}\n`,
+      )
+      .join('\n'),
+  );
+  const common = [
+    '--users-base',
+    SUFFIX,
+    '--service-bind-dn',
+    SERVICE_DN,
+    '--service-password-file',
+    join(dir, 'svc.pw'),
+    '--key-pem',
+    KEY_PEM,
+    '--allow-plaintext-virtual-bind',
+    '--service-connections',
+    '4',
+    '--log-level',
+    'error',
+  ];
+  const strict = await startProxy({
+    backends: [slapd.url],
+    extraArgs: [...common, '--cache-mode', 'strict'],
+  });
+  const ttl = await startProxy({
+    backends: [slapd.url],
+    extraArgs: [...common, '--cache-mode', 'ttl', '--cache-ttl', '3600'],
+  });
+  procs.push(strict, ttl);
+  const pass = passphraseOf('t01');
+  let n = 0;
+  const virtual: Bind = () => ({ dn: `uid=tok${n++ % TOKEN_USERS},cn=shared-token`, password: pass });
+  const plain: Bind = () => {
+    const i = n++ % 40;
+    return { dn: `uid=user${i},${PEOPLE}`, password: Buffer.from(`pass${i}`) };
+  };
+
+  // Dogtag-style: every request searches the directory and decrypts in the HSM (no cache), then compares.
+  const provider = await openKeyProvider({
+    kind: 'pkcs11',
+    module: SOFTHSM_MODULE,
+    token: hsm.tokenLabel,
+    pinFile: hsm.pinFile,
+    keyLabel: hsm.keyLabel,
+    wrap: 'rsa-pkcs1v15',
+  });
+  const { pool, directory } = serviceDirectory(slapd.url);
+  async function dogtag(): Promise<number> {
+    let done = 0;
+    const until = Date.now() + SECONDS * 1000;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (Date.now() < until) {
+          const rec = await directory.lookupEnrollmentToken(`tok${n++ % TOKEN_USERS}`);
+          const { passphrase } = await decryptToken(rec.token, provider, 'rsa-pkcs1v15');
+          if (!timingSafeEqualBytes(passphrase, pass)) throw new Error('dogtag path: mismatch');
+          passphrase.fill(0);
+          done++;
+        }
+      }),
+    );
+    return done / SECONDS;
+  }
+
+  // Warm both caches.
+  for (const p of [strict, ttl]) {
+    const c = await RawLdapConnection.open({ url: p.listening[0]! });
+    for (let i = 0; i < TOKEN_USERS; i++) await c.bind(`uid=tok${i},cn=shared-token`, pass);
+    c.close();
+  }
+  const results: Record<string, number[]> = { strict: [], ttl: [], plain: [], dogtag: [] };
+  // CPU µs per operation of the process doing the verification (the proxy; the bench process for the
+  // Dogtag-style path, where SoftHSM runs in-process) plus slapd: steadier than ops/s on a busy machine.
+  const cpu: Record<string, number[]> = { strict: [], ttl: [], plain: [], dogtag: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = ['strict', 'ttl', 'plain', 'dogtag'];
+    for (let k = 0; k < order.length; k++) {
+      const which = order[(r + k) % order.length]!;
+      const worker = which === 'ttl' ? ttl.proc.pid : which === 'dogtag' ? process.pid : strict.proc.pid;
+      const before = cpuMs(worker) + cpuMs(slapd.proc?.pid);
+      const opsPerSec =
+        which === 'strict'
+          ? await bindLoad(strict.listening[0]!, virtual)
+          : which === 'ttl'
+            ? await bindLoad(ttl.listening[0]!, virtual)
+            : which === 'plain'
+              ? await bindLoad(strict.listening[0]!, plain)
+              : await dogtag();
+      results[which]!.push(opsPerSec);
+      const spent = cpuMs(worker) + cpuMs(slapd.proc?.pid) - before;
+      cpu[which]!.push((spent * 1000) / (opsPerSec * SECONDS));
+    }
+  }
+  await pool.close();
+  await provider.close();
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, med(v)])) as Record<
+    string,
+    number
+  >;
+  console.log(`${ROUNDS} rounds × ${SECONDS} s, ${CONNECTIONS} connections; medians (all rounds):`);
+  for (const [k, v] of Object.entries(results)) {
+    console.log(
+      `  ${k.padEnd(7)} ${m[k]!.toFixed(0).padStart(7)} binds/s   [${v.map((x) => x.toFixed(0)).join(', ')}]` +
+        `   CPU ${med(cpu[k]!).toFixed(0)} µs/op (verifying process + slapd)`,
+    );
+  }
+  console.log(`  strict / plain  ${(m.strict! / m.plain!).toFixed(2)}   (target ≥ 0.7)`);
+  console.log(`  ttl / plain     ${(m.ttl! / m.plain!).toFixed(2)}   (target ≥ 1.0)`);
+  console.log(`  strict / dogtag ${(m.strict! / m.dogtag!).toFixed(1)}   (target ≥ 10)`);
+  console.log(`  ttl / dogtag    ${(m.ttl! / m.dogtag!).toFixed(1)}   (target ≥ 10)`);
+} finally {
+  for (const p of procs) await p.stop();
+  await slapd.destroy();
+  await hsm.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}

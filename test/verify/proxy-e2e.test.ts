@@ -143,6 +143,10 @@ describe('shared-token verification through the proxy', () => {
     assert.equal(ok.out, `dn:uid=alice,${PEOPLE}`);
     const ute = await whoami('uid=ute,cn=shared-token', passphraseOf('t02'));
     assert.equal(ute.out, `dn:uid=ute,${PEOPLE}`);
+    const r01 = revocations.find((r) => r.id === 'r01')!;
+    const serial = await whoami(`serialNumber=${r01.serial},cn=shared-token`, r01.shared_secret);
+    assert.equal(serial.out, `dn:cn=${r01.serial},${CERT_REPO}`, serial.err);
+    assert.equal((await whoami(`serialNumber=${r01.serial},cn=shared-token`, 'Revoke.Secret-12')).code, 49);
     for (const [dn, pw] of [
       ['uid=alice,cn=shared-token', 'wrong'],
       ['uid=nobody,cn=shared-token', 'correct horse battery staple'],

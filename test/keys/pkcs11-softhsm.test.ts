@@ -250,3 +250,25 @@ test('a key that may unwrap but not decrypt: OAEP-SHA256 is unsupported (explici
     await p.close();
   }
 });
+
+test('a logout behind the provider is repaired transparently (re-login, same call succeeds)', async () => {
+  const { acquireModule } = await import('../../src/keys/pkcs11/module-registry.js');
+  const pkcs11js = (await import('pkcs11js')).default;
+  const mod = acquireModule(hsm.module);
+  try {
+    const slot = mod.lib
+      .C_GetSlotList(true)
+      .find((s) => mod.lib.C_GetTokenInfo(s).label.trim() === hsm.tokenLabel)!;
+    const session = mod.lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+    mod.lib.C_Logout(session); // login state is per process and token: this logs the provider out too
+    mod.lib.C_CloseSession(session);
+  } finally {
+    mod.release();
+  }
+  const v = TOKEN_VECTORS[2]!;
+  assert.equal(
+    (await decryptToken(v.token, provider, 'rsa-pkcs1v15')).passphrase.toString('hex'),
+    v.passphrase_utf8_hex,
+  );
+  assert.ok(notices.some((n) => /sessions re-opened/.test(n)));
+});

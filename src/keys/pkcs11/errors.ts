@@ -63,3 +63,15 @@ export const AMBIGUOUS: ReadonlySet<number> = new Set([
   pkcs11js.CKR_GENERAL_ERROR,
   pkcs11js.CKR_FUNCTION_FAILED,
 ]);
+
+/** Lost session, login or token: re-open the sessions (and log in again) and retry the call once. */
+export const RECOVERABLE: ReadonlySet<number> = new Set([
+  pkcs11js.CKR_SESSION_HANDLE_INVALID,
+  pkcs11js.CKR_SESSION_CLOSED,
+  pkcs11js.CKR_USER_NOT_LOGGED_IN,
+  pkcs11js.CKR_DEVICE_REMOVED,
+  pkcs11js.CKR_TOKEN_NOT_PRESENT,
+  pkcs11js.CKR_OBJECT_HANDLE_INVALID,
+  pkcs11js.CKR_KEY_HANDLE_INVALID,
+  pkcs11js.CKR_UNWRAPPING_KEY_HANDLE_INVALID,
+]);

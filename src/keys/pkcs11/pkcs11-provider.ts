@@ -23,6 +23,7 @@ import {
   ckrName,
   DECRYPT_DATA_ERRORS,
   MECHANISM_UNSUPPORTED,
+  RECOVERABLE,
   SESSION_KEY_ERRORS,
   UNWRAP_DATA_ERRORS,
 } from './errors.js';
@@ -179,8 +180,9 @@ export class Pkcs11KeyProvider implements KeyProvider {
       try {
         return await this.run(state, wrappedKey, ciphertext, wrap, mode);
       } catch (e) {
-        // A queued call whose pool was closed by a recovery tries once more on the new pool.
-        if (e instanceof PoolClosed && attempt === 0) continue;
+        // A queued call whose pool was closed by a recovery, or a call that lost its session or login,
+        // tries once more on re-opened sessions.
+        if (attempt === 0 && (e instanceof PoolClosed || isRecoverable(e))) continue;
         throw e instanceof PoolClosed ? new KeyUnavailableError(e.message) : e;
       }
     }
@@ -378,6 +380,11 @@ export class Pkcs11KeyProvider implements KeyProvider {
     await this.dropState();
     this.module.release();
   }
+}
+
+function isRecoverable(e: unknown): boolean {
+  const code = e instanceof KeyUnavailableError ? ckrCode(e.cause) : undefined;
+  return code !== undefined && RECOVERABLE.has(code);
 }
 
 class PoolClosed extends Error {

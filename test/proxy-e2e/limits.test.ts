@@ -9,7 +9,8 @@ import type { Slapd } from '../helpers/slapd.js';
 import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
 import { ldapTool } from './fixture.js';
-import { NOTICE_OF_DISCONNECTION, RawClient, bindRequest, searchRequest } from './raw-ldap.js';
+import { NOTICE_OF_DISCONNECTION, RawClient, bindRequest, searchRequest, unbindRequest } from './raw-ldap.js';
+import { run, waitFor } from '../helpers/run.js';
 
 let slapd: Slapd;
 const proxies: ProxyProcess[] = [];
@@ -95,6 +96,25 @@ test('a busy connection is not closed by the idle timeout while it keeps working
   } finally {
     c.destroy();
   }
+});
+
+/** Established TCP connections to slapd's port (the proxy's backend links and any direct client). */
+async function backendConnections(): Promise<number> {
+  const r = await run('ss', ['-Htn', 'state', 'established', `( dport = :${slapd.port} )`]);
+  return r.stdout.split('\n').filter((l) => l.trim()).length;
+}
+
+test('backend connections are closed when their clients unbind or hang up', async () => {
+  const p = await proxyWith();
+  await waitFor(async () => (await backendConnections()) === 0, 15_000, 'no backend connections at start');
+  const clients = await Promise.all(Array.from({ length: 10 }, () => boundClient(p.port())));
+  assert.equal(await backendConnections(), 10);
+  for (const [i, c] of clients.entries()) {
+    if (i % 2 === 0) c.write(unbindRequest(2));
+    else c.destroy();
+  }
+  await waitFor(async () => (await backendConnections()) === 0, 15_000, 'backend connections to close');
+  for (const c of clients) c.destroy();
 });
 
 test('SIGTERM with a connected client exits 0 within the grace period and closes the client', async () => {

@@ -173,6 +173,18 @@ test('backend certificate that does not verify is a hard error, not a plain-text
   assert.ok(p.alive);
 });
 
+test('StartTLS on a proxy without a certificate is refused with a result and the session stays usable', async () => {
+  const p = await startProxy({ backends: [stack.slapd.url] });
+  extraProxies.push(p);
+  const strict = await ldapTool('ldapsearch', p.url(), ['-ZZ', ...SEARCH], { env: trustTestCa() });
+  assert.notEqual(strict.code, 0);
+  assert.match(strict.stderr, /ldap_start_tls: .*\((2|52)\)/);
+  // -Z: StartTLS may fail, then the same connection carries on in the clear
+  const lax = await ldapTool('ldapsearch', p.url(), ['-Z', ...SEARCH], { env: trustTestCa() });
+  assert.equal(lax.code, 0, lax.stderr);
+  assert.ok(lax.stdoutBytes.equals(await directPlain()));
+});
+
 test('serve refuses to start when the TLS certificate file is missing', async () => {
   const missing = `${otherPki.dir}/missing.pem`;
   const r = await run(

@@ -1,7 +1,7 @@
 // `token set --from-csv`: many entries, a bad row never stops the others, a journal makes --resume exact.
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { Client } from 'ldapts';
-import { wipe } from '../keys/index.js';
+import { KeyUnavailableError, wipe } from '../keys/index.js';
 import { csvLine, parseCsv } from './csv.js';
 import { parseSerial } from './entries.js';
 import type { TokenTarget } from './entries.js';
@@ -160,6 +160,8 @@ export async function bulkSet(client: Client, maker: TokenMaker, opts: BulkOptio
         summary.set++;
         progress.tick(true);
       } catch (e) {
+        // Without the key nothing else can succeed: stop; the journal lets --resume continue from here.
+        if (e instanceof KeyUnavailableError) throw e;
         summary.failed++;
         writeSync(
           errors,

@@ -38,18 +38,27 @@ export class Progress {
   }
 }
 
-/** Runs `work` over items with at most `concurrency` in flight, in order of start. */
+/**
+ * Runs `work` over items with at most `concurrency` in flight, in order of start. If `work` throws, no new item
+ * starts, the ones in flight finish, and the first error is rethrown (per-item failures are for `work` to catch).
+ */
 export async function runPool<T>(
   items: readonly T[],
   concurrency: number,
   work: (item: T) => Promise<void>,
 ): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const item = items[next++] as T;
-      await work(item);
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  if (failure) throw failure.error;
 }

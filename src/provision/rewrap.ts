@@ -1,7 +1,7 @@
 // `token rewrap`: re-wrap every stored token to another RSA padding (PKCS#1 v1.5 -> OAEP for FIPS), decrypting
 // with the key provider and never writing a token that does not verify.
 import type { Client, Entry } from 'ldapts';
-import { wipe } from '../keys/index.js';
+import { KeyUnavailableError, wipe } from '../keys/index.js';
 import type { WrapAlgorithm } from '../keys/index.js';
 import { createToken, decryptToken, formatToken, TokenError } from '../token/index.js';
 import { attrValues } from '../schema/index.js';
@@ -124,6 +124,8 @@ export async function rewrapTokens(
         else summary.rewrapped++;
         progress.tick(true);
       } catch (e) {
+        // Without the key nothing else can succeed: stop rather than report every token as failed.
+        if (e instanceof KeyUnavailableError) throw e;
         summary.failed++;
         const reason =
           e instanceof TokenError

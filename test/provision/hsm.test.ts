@@ -61,6 +61,26 @@ describe('provisioning with the key in SoftHSM2', () => {
       assert.equal(await decryptStored(key, await read(uid), 'rsa-oaep-sha256'), `pass-${uid}`);
   });
 
+  it('with the token gone, rewrap fails with one clear line and changes nothing', async () => {
+    const before = await Promise.all(users.map(read));
+    await hsm.removeToken();
+    try {
+      const r = await runCli(
+        ['token', 'rewrap', ...env.conn, '--users-base', OU, '--to', 'rsa-pkcs1v15', ...hsmFlags()],
+        {
+          env: hsm.env,
+        },
+      );
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^shrtok-proxy: /);
+      assert.ok(!r.stderr.includes('1234-test'), 'no PIN in the message');
+    } finally {
+      await hsm.restoreToken();
+    }
+    assert.deepEqual(await Promise.all(users.map(read)), before);
+  });
+
   it('token set with the HSM key (no --cert) verifies each token in the HSM before writing', async () => {
     const pass = env.tmp.file('h0.pass', 'Hsm.Pass.0');
     const r = await runCli(

@@ -93,6 +93,25 @@ describe('provisioning units', () => {
     );
   });
 
+  it('runPool stops starting items after a thrown error, lets in-flight ones finish, and rethrows it', async () => {
+    const started: number[] = [];
+    const finished: number[] = [];
+    await assert.rejects(
+      runPool([...Array(100).keys()], 3, async (i) => {
+        started.push(i);
+        await new Promise((r) => setImmediate(r));
+        if (i === 10) throw new Error('key gone');
+        finished.push(i);
+      }),
+      /key gone/,
+    );
+    assert.ok(started.length <= 13, `started ${started.length}`);
+    assert.deepEqual(
+      finished,
+      started.filter((i) => i !== 10),
+    );
+  });
+
   it('serials: decimal or 0x-hex in, decimal DN out, junk refused', () => {
     assert.equal(parseSerial('0x1234'), 4660n);
     assert.equal(

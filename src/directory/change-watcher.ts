@@ -26,6 +26,8 @@ export interface ChangeWatcherOptions extends RawConnectOptions {
   password?: Buffer;
   /** Subtrees to watch (users base, certificate repository base). */
   bases: string[];
+  /** Further backends to subscribe to when `url` cannot be reached. */
+  fallbackUrls?: string[];
   mechanism?: WatchMechanism | 'auto';
   reconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
@@ -71,8 +73,27 @@ export class ChangeWatcher extends EventEmitter {
     this.conn = undefined;
   }
 
+  private urlIndex = 0;
+
+  private async open(): Promise<RawLdapConnection> {
+    const urls = [this.opts.url, ...(this.opts.fallbackUrls ?? [])];
+    let last: unknown;
+    for (let i = 0; i < urls.length; i++) {
+      const at = (this.urlIndex + i) % urls.length;
+      try {
+        const conn = await RawLdapConnection.open({ ...this.opts, url: urls[at]! });
+        if (at !== this.urlIndex) this.cookies.clear(); // a cookie belongs to the server that issued it
+        this.urlIndex = at;
+        return conn;
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw last;
+  }
+
   private async subscribe(): Promise<void> {
-    const conn = await RawLdapConnection.open(this.opts);
+    const conn = await this.open();
     try {
       if (this.opts.bindDn !== undefined) await conn.bind(this.opts.bindDn, this.opts.password ?? '');
       this.mechanism ??= await chooseMechanism(conn, this.opts.mechanism ?? 'auto');

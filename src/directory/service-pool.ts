@@ -14,6 +14,8 @@ export interface ServicePoolOptions extends Omit<DirectoryConnectOptions, 'passw
   password?: Buffer;
   /** Connections kept open; each one pipelines requests. Default 2. */
   size?: number;
+  /** Further backends, tried in order when `url` cannot be reached (the same data, e.g. replicas). */
+  fallbackUrls?: string[];
 }
 
 /** Result codes that mean "ask again later", not "the answer is no". */
@@ -23,9 +25,33 @@ export class ServicePool {
   private readonly slots: (Promise<Client> | undefined)[];
   private next = 0;
   private closed = false;
+  /** Index into the URL list of the backend that answered last. */
+  private preferred = 0;
+  private readonly urls: string[];
 
   constructor(private readonly opts: ServicePoolOptions) {
     this.slots = new Array<Promise<Client> | undefined>(Math.max(1, opts.size ?? 2)).fill(undefined);
+    this.urls = [opts.url, ...(opts.fallbackUrls ?? [])];
+  }
+
+  /** Connects and binds to the preferred backend, then to each other one in turn. */
+  private async connect(): Promise<Client> {
+    let last: unknown;
+    for (let i = 0; i < this.urls.length; i++) {
+      const at = (this.preferred + i) % this.urls.length;
+      try {
+        const client = await connectDirectory({
+          ...this.opts,
+          url: this.urls[at]!,
+          password: this.opts.password,
+        });
+        this.preferred = at;
+        return client;
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw last;
   }
 
   /**
@@ -51,7 +77,7 @@ export class ServicePool {
     if (this.closed) return Promise.reject(new DirectoryUnavailableError('directory pool closed'));
     let slot = this.slots[index];
     if (!slot) {
-      slot = connectDirectory({ ...this.opts, password: this.opts.password }).catch((e: unknown) => {
+      slot = this.connect().catch((e: unknown) => {
         if (this.slots[index] === slot) this.slots[index] = undefined;
         throw asUnavailable(e);
       });

@@ -65,6 +65,7 @@ export async function startVerification(
   const keyProvider: KeyProvider = await openKeyProvider(keyOptions);
   const pool = new ServicePool({
     url: backend,
+    fallbackUrls: config.backend.slice(1),
     starttls: config.backend_starttls,
     caFile: config.backend_ca,
     bindDn: config.service_bind_dn,
@@ -106,6 +107,7 @@ export async function startVerification(
     const bases = [config.users_base, ...(config.cert_repository_base ? [config.cert_repository_base] : [])];
     const w = new ChangeWatcher({
       url: backend,
+      fallbackUrls: config.backend.slice(1),
       starttls: config.backend_starttls,
       caFile: config.backend_ca,
       bindDn: config.service_bind_dn,

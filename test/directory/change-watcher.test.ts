@@ -4,7 +4,7 @@ import { ChangeWatcher } from '../../src/directory/index.js';
 import type { DirectoryChange } from '../../src/directory/index.js';
 import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
-import { waitFor } from '../helpers/run.js';
+import { freePort, waitFor } from '../helpers/run.js';
 import { ldapAdd, setToken, startTokenSlapd, token } from '../verify/fixtures.js';
 
 describe('change watcher (RFC 4533 refreshAndPersist on a real slapd with syncprov)', () => {
@@ -99,6 +99,24 @@ test('a backend without either mechanism is refused at start', async () => {
     await assert.rejects(w.start(), /neither syncrepl nor persistent search/);
     w.close();
   } finally {
+    await slapd.destroy();
+  }
+});
+
+test('the watcher subscribes to the next backend when the first cannot be reached', async () => {
+  const slapd = await startTokenSlapd();
+  const w = new ChangeWatcher({
+    url: `ldap://127.0.0.1:${await freePort()}`,
+    fallbackUrls: [slapd.url],
+    bindDn: SERVICE_DN,
+    password: Buffer.from(SERVICE_PASSWORD),
+    bases: [PEOPLE],
+  });
+  try {
+    assert.equal(await w.start(), 'syncrepl');
+    await waitFor(async () => Promise.resolve(w.active), 5000, 'subscription');
+  } finally {
+    w.close();
     await slapd.destroy();
   }
 });

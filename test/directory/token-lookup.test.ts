@@ -6,7 +6,8 @@ import {
   ServiceDirectory,
   ServicePool,
 } from '../../src/directory/index.js';
-import { PEOPLE, SERVICE_DN, SUFFIX } from '../helpers/slapd.js';
+import { PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
+import { freePort } from '../helpers/run.js';
 import type { Slapd } from '../helpers/slapd.js';
 import { CERT_REPO, revocations, serviceDirectory, startTokenSlapd, token } from '../verify/fixtures.js';
 
@@ -100,6 +101,19 @@ describe('directory token lookup against a real slapd', () => {
     await assert.rejects(directory.lookupEnrollmentToken('alice'), DirectoryUnavailableError);
     await slapd.start();
     assert.equal((await directory.lookupEnrollmentToken('bob')).dn, `uid=bob,${PEOPLE}`);
+  });
+
+  test('a backend that cannot be reached is skipped for the next one in the list', async () => {
+    const dead = `ldap://127.0.0.1:${await freePort()}`;
+    const p = new ServicePool({
+      url: dead,
+      fallbackUrls: [slapd.url],
+      bindDn: SERVICE_DN,
+      password: Buffer.from(SERVICE_PASSWORD),
+    });
+    const dir = new ServiceDirectory(p, { usersBase: SUFFIX });
+    assert.equal((await dir.lookupEnrollmentToken('alice')).dn, `uid=alice,${PEOPLE}`);
+    await p.close();
   });
 
   test('a refused service bind is unavailable, not a failure', async () => {

@@ -3,6 +3,7 @@
 // restarted directory is used as soon as it accepts connections again.
 import { readFileSync } from 'node:fs';
 import type { LdapUrl } from '../config/index.js';
+import { metrics } from '../metrics/index.js';
 
 export interface BackendPoolOptions {
   connectTimeoutMs: number;
@@ -46,10 +47,14 @@ export class BackendPool {
   markDown(backend: Backend, reason: string, now = Date.now()): void {
     backend.downUntil = now + this.options.downMs;
     backend.lastError = reason;
+    const index = this.backends.indexOf(backend);
+    metrics.backendConnectFailure(index);
+    metrics.backendUp(index, false);
   }
 
   markUp(backend: Backend): void {
     backend.downUntil = 0;
     backend.lastError = '';
+    metrics.backendUp(this.backends.indexOf(backend), true);
   }
 }

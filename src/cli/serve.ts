@@ -6,7 +6,12 @@ import type { FlagSpec, FlagValues } from './args.js';
 import type { Command } from './command.js';
 import { ConfigError, SERVE_SETTINGS, flagName, loadServeConfig } from '../config/index.js';
 import type { ConfigOverrides, ServeConfig } from '../config/index.js';
-import { createLogger, createProxyServer } from '../server/index.js';
+import { createProxyServer } from '../server/index.js';
+import { backendCheck, parseListenAddress, readiness, startHealthServer } from '../health/index.js';
+import type { HealthServer } from '../health/index.js';
+import { audit, configureLogging, log as processLog } from '../log/index.js';
+import type { LogLevel } from '../log/index.js';
+import { metrics } from '../metrics/index.js';
 import { VerificationConfigError, startVerification } from '../verify/service.js';
 import type { VerificationService } from '../verify/service.js';
 
@@ -54,12 +59,15 @@ export const command: Command = {
   usage: 'shrtok-proxy serve --listen URL --backend URL [options]',
   description:
     'Runs the LDAP proxy: every operation is forwarded byte for byte to the first healthy backend.\n' +
-    'Prints "listening <url>" on stdout for each listener once it accepts connections; logs JSON on stderr.\n' +
-    'SIGTERM drains and stops; SIGHUP reloads TLS certificates.',
+    'Prints "listening <url>" on stdout for each listener once it accepts connections, then "metrics <url>"\n' +
+    'with --metrics-listen (/metrics, /healthz, /readyz); logs JSON on stderr, audit lines to --audit-log.\n' +
+    'SIGTERM drains and stops; SIGHUP reloads TLS certificates and reopens the audit log.',
   flags,
   run: async (args) => {
     const config = serveConfigFromFlags(args.flags);
-    const log = createLogger(config.log_level);
+    const metricsAt = metricsAddress(config.metrics_listen);
+    configureLogging({ level: config.log_level as LogLevel, auditLog: config.audit_log });
+    const log = processLog;
     let verification: VerificationService | undefined;
     try {
       verification = await startVerification(config, log);
@@ -87,20 +95,54 @@ export const command: Command = {
       await verification?.close();
       return 1;
     }
+    let health: HealthServer | undefined;
+    if (metricsAt) {
+      readiness.register('backend', backendCheck(server.pool));
+      try {
+        health = await startHealthServer({ ...metricsAt, metrics, readiness });
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        process.stderr.write(
+          `shrtok-proxy: cannot listen on --metrics-listen: ${err.code ?? ''} ${err.message}\n`,
+        );
+        await server.shutdown(0);
+        await verification?.close();
+        return 1;
+      }
+    }
     if (config.pid_file) writeFileSync(config.pid_file, `${process.pid}\n`);
     for (const url of urls) process.stdout.write(`listening ${url}\n`);
+    if (health) process.stdout.write(`metrics http://${urlHost(health.host)}:${health.port}/metrics\n`);
     return new Promise<number>((resolve) => {
       const stop = (signal: string): void => {
         server.log.info({ signal }, 'shutting down');
         void server.shutdown().then(async () => {
           await verification?.close();
+          await health?.close();
+          audit.close();
           if (config.pid_file) rmSync(config.pid_file, { force: true });
           resolve(0);
         });
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
-      process.on('SIGHUP', () => server.reloadTls());
+      process.on('SIGHUP', () => {
+        server.reloadTls();
+        audit.reopen();
+      });
     });
   },
 };
+
+function metricsAddress(value: string | undefined): { host: string; port: number } | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseListenAddress(value);
+  } catch (e) {
+    throw new UsageError(`flag --metrics-listen: ${(e as Error).message}`);
+  }
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

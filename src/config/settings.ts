@@ -138,6 +138,12 @@ export const SERVE_SETTINGS = [
     min: 0,
     max: INT32_MAX,
   },
+  {
+    key: 'proxy_protocol',
+    type: 'boolean',
+    help: 'expect a PROXY protocol v1/v2 header (load balancer) before anything else on every listener',
+    default: false,
+  },
   { key: 'pid_file', type: 'string', valueName: 'FILE', help: 'write the process id to this file' },
   {
     key: 'log_level',
@@ -146,6 +152,12 @@ export const SERVE_SETTINGS = [
     help: 'log level',
     default: 'info',
     choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+  },
+  {
+    key: 'metrics_listen',
+    type: 'string',
+    valueName: 'HOST:PORT',
+    help: 'serve /metrics, /healthz and /readyz over HTTP here, e.g. 127.0.0.1:9464',
   },
   // Shared-token verification and its key provider (src/verify/settings.ts).
   ...KEY_PROVIDER_SETTINGS,

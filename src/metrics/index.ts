@@ -5,7 +5,9 @@
 // uid, serial, address or secret can become a label.
 //
 // Proxy core (hot path, no allocation per call):
-//   metrics.operation(requestTag, resultCode, seconds)   shrtok_operations_total{op,result},
+//   metrics.operationResponse(responseTag, frame, startMs)  a forwarded op's final response (code read in place)
+//   metrics.operation(requestTag, resultCode, seconds)   an op answered locally / without response
+//                                                        shrtok_operations_total{op,result},
 //                                                        shrtok_operation_duration_seconds{op}
 //   metrics.addedLatencySeconds(s)                       shrtok_proxy_added_latency_seconds
 //   metrics.pduLimitViolation('client' | 'backend')      shrtok_pdu_limit_violations_total{source}
@@ -37,11 +39,14 @@
 //   metrics.lockoutStarted('identity' | 'client_address'); lockoutsActiveCount(n)
 //                                                        shrtok_lockouts_total{scope}, shrtok_lockouts_active
 //   metrics.tokenWriteRejected(errorClass)               shrtok_token_writes_rejected_total{reason}
+//   instrumentKeyProvider(provider, metrics)             wraps a KeyProvider: counts/times decrypt and
+//                                                        public_key, sets logged_in from healthy()
 // Timing: `const t0 = startTimer(); …; metrics.verification(…, secondsSince(t0))`.
 import { Metrics } from './registry.js';
 import client from 'prom-client';
 
 export { Metrics, createMetrics, VERSION } from './registry.js';
+export { instrumentKeyProvider } from './instrument.js';
 export type { MetricsOptions } from './registry.js';
 export {
   NO_RESULT,
@@ -49,6 +54,7 @@ export {
   RESULT_NAMES,
   RESULT_CODE_NAMES,
   opSlot,
+  opSlotForResponse,
   peekResultCode,
   resultSlot,
 } from './ldap-names.js';

@@ -49,6 +49,11 @@ export const FAILED_CHECKS = [
   'locked',
   'passphrase',
   'empty_passphrase',
+  'subject_mismatch',
+  // unavailable: which side could not answer
+  'directory',
+  'key',
+  'internal',
   'other',
 ] as const;
 export type FailedCheckLabel = (typeof FAILED_CHECKS)[number];

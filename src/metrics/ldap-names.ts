@@ -42,6 +42,24 @@ export function opSlot(requestTag: number): number {
   return OP_SLOT_BY_TAG[requestTag & 0xff] ?? OTHER_OP;
 }
 
+/** Final response tags → the operation they answer (RFC 4511 APPLICATION 1, 5, 7, 9, 11, 13, 15, 24). */
+const RESPONSE_TAGS: readonly (readonly [number, OpName])[] = [
+  [0x61, 'bind'],
+  [0x65, 'search'], // searchResDone
+  [0x67, 'modify'],
+  [0x69, 'add'],
+  [0x6b, 'delete'],
+  [0x6d, 'moddn'],
+  [0x6f, 'compare'],
+  [0x78, 'extended'],
+];
+const OP_SLOT_BY_RESPONSE_TAG = new Uint8Array(256).fill(OTHER_OP);
+for (const [tag, name] of RESPONSE_TAGS) OP_SLOT_BY_RESPONSE_TAG[tag] = OP_NAMES.indexOf(name);
+
+export function opSlotForResponse(responseTag: number): number {
+  return OP_SLOT_BY_RESPONSE_TAG[responseTag & 0xff] ?? OTHER_OP;
+}
+
 /** Result code → name. Names as in RFC 4511 and the IANA LDAP result code registry. */
 export const RESULT_CODE_NAMES: ReadonlyMap<number, string> = new Map([
   [0, 'success'],

@@ -3,7 +3,14 @@
 import client from 'prom-client';
 import type { Metric, Registry } from 'prom-client';
 import { DenseCounter, DenseHistogram, labelProduct } from './dense.js';
-import { OP_NAMES, opSlot, RESULT_NAMES, resultSlot } from './ldap-names.js';
+import {
+  OP_NAMES,
+  opSlot,
+  opSlotForResponse,
+  peekResultCode,
+  RESULT_NAMES,
+  resultSlot,
+} from './ldap-names.js';
 import {
   bounded,
   CACHE_EVICTION_REASONS,
@@ -310,6 +317,17 @@ export class Metrics {
     const op = opSlot(requestTag);
     this.operations.inc(op * this.resultCount + resultSlot(resultCode));
     if (seconds >= 0) this.operationDuration.observe(op, seconds);
+  }
+
+  /**
+   * The final response of a forwarded operation reached the client. `responseTag` is its protocolOp tag
+   * (0x65 searchResDone…), `frame` the whole response LDAPMessage (the result code is read in place),
+   * `startMs` the performance.now() at which the request arrived.
+   */
+  operationResponse(responseTag: number, frame: Uint8Array, startMs: number): void {
+    const op = opSlotForResponse(responseTag);
+    this.operations.inc(op * this.resultCount + resultSlot(peekResultCode(frame)));
+    this.operationDuration.observe(op, (performance.now() - startMs) / 1000);
   }
 
   /** Latency the proxy added to one operation (time spent in the proxy, not waiting on the backend). */

@@ -1,7 +1,10 @@
-// JSON logs on stderr (stdout carries only the `listening <url>` lines that scripts wait for).
-import { pino } from 'pino';
+// JSON logs on stderr (stdout carries only the `listening <url>` and `metrics <url>` lines scripts wait
+// for). The logger comes from src/log, so secret-looking keys are redacted.
 import type { Logger } from 'pino';
+import { createLogger as createProcessLogger, LOG_LEVELS } from '../log/index.js';
+import type { LogLevel } from '../log/index.js';
 
 export function createLogger(level: string): Logger {
-  return pino({ level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+  const known = (LOG_LEVELS as readonly string[]).includes(level);
+  return createProcessLogger({ level: known ? (level as LogLevel) : 'info' });
 }

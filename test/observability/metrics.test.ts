@@ -236,3 +236,17 @@ test('peekResultCode reads the resultCode of response frames in place', () => {
   assert.equal(peekResultCode(Buffer.alloc(0)), -2);
   assert.equal(RESULT_NAMES[resultSlot(-2)], 'unknown');
 });
+
+test('operationResponse counts by the response tag and the result code in the frame', async () => {
+  const m = createMetrics();
+  const done = Buffer.from('300c02010565070a012004000400', 'hex'); // searchResDone noSuchObject
+  const bind = Buffer.from('300c02010261070a010004000400', 'hex'); // bindResponse success
+  m.operationResponse(0x65, done, performance.now());
+  m.operationResponse(0x61, bind, performance.now());
+  m.operationResponse(0x61, Buffer.from('3000', 'hex'), performance.now());
+  const exp = await scrape(m);
+  assert.equal(value(exp, 'shrtok_operations_total', { op: 'search', result: 'noSuchObject' }), 1);
+  assert.equal(value(exp, 'shrtok_operations_total', { op: 'bind', result: 'success' }), 1);
+  assert.equal(value(exp, 'shrtok_operations_total', { op: 'bind', result: 'unknown' }), 1);
+  assert.equal(value(exp, 'shrtok_operation_duration_seconds_count', { op: 'bind' }), 2);
+});

@@ -11,6 +11,7 @@ import { ResultCode, encodeNoticeOfDisconnection } from '../ldap/index.js';
 import { ClientSession, ListenerTls, TLS_MIN_VERSION, buildInterceptorTable } from '../session/index.js';
 import type { Interceptor, InterceptorTable, SessionEnv } from '../session/index.js';
 import { createLogger } from './log.js';
+import { metrics } from '../metrics/index.js';
 
 export interface ProxyServerOptions {
   /** Handlers for chosen operations (see src/session/interceptor.ts). */
@@ -51,6 +52,7 @@ export class ProxyServer {
         maxPduBytes: config.max_backend_pdu_bytes,
       },
     );
+    metrics.declareBackends(config.backend.length);
   }
 
   /** Opens every listener; resolves with the bound URLs in configuration order. */
@@ -63,9 +65,10 @@ export class ProxyServer {
           )
         : createNetServer((s) => this.accept(s, text, false));
       if (url.secure)
-        server.on('tlsClientError', (e: Error) =>
-          this.log.debug({ reason: e.message }, 'TLS handshake failed'),
-        );
+        server.on('tlsClientError', (e: Error) => {
+          metrics.connectionRejected('tls_failure');
+          this.log.debug({ reason: e.message }, 'TLS handshake failed');
+        });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(url.port, url.host, () => {
@@ -90,6 +93,7 @@ export class ProxyServer {
   private accept(socket: Socket, listener: string, secure: boolean): void {
     socket.setNoDelay(true);
     if (this.shuttingDown || this.sessions.size >= this.config.max_connections) {
+      if (!this.shuttingDown) metrics.connectionRejected('limit');
       socket.on('error', () => socket.destroy());
       socket.end(
         encodeNoticeOfDisconnection(
@@ -109,8 +113,13 @@ export class ProxyServer {
       tls: this.tls,
       log: this.log,
       listener,
-      onClose: (s) => this.sessions.delete(s),
+      onClose: (s) => {
+        this.sessions.delete(s);
+        metrics.connectionClosed(listenerIndex, s.tls);
+      },
     };
+    const listenerIndex = this.config.listen.indexOf(listener);
+    metrics.connectionOpened(listenerIndex, secure);
     try {
       const session = new ClientSession(socket, env, secure);
       if (!session.closed) this.sessions.add(session);

@@ -37,6 +37,7 @@ import type {
   SessionContext,
 } from './interceptor.js';
 import type { ListenerTls } from './tls-context.js';
+import { metrics, NO_RESULT, peekResultCode } from '../metrics/index.js';
 
 export interface SessionEnv {
   readonly config: ServeConfig;
@@ -52,6 +53,8 @@ interface Queued {
   frame: Buffer;
   messageId: number;
   opTag: number;
+  /** performance.now() when the request arrived (latency metrics). */
+  start: number;
 }
 
 type Notice = typeof ResultCode.protocolError | typeof ResultCode.unavailable;
@@ -72,7 +75,11 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   private readonly out: SpanWriter;
   private readonly reader: FrameReader;
   private readonly link: BackendLink;
+  /** messageID → performance.now() when the request arrived (for the latency metrics). */
   private readonly outstanding = new Map<number, number>();
+  /** When the chunk being read arrived: the start time of every request framed from it. */
+  private requestStart = 0;
+  private readonly listenerIndex: number;
   private readonly observers = new Map<number, ResponseObserver>();
   private maxOutstanding: number;
   private rewriter: RequestRewriter | null = null;
@@ -102,6 +109,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     this.out = new SpanWriter(socket);
     this.tls = secure;
     this.listener = env.listener;
+    this.listenerIndex = env.config.listen.indexOf(env.listener);
     this.clientAddress = socket.remoteAddress ?? '';
     this.clientPort = socket.remotePort ?? 0;
     this.log = env.log.child({ session: this.id });
@@ -164,6 +172,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   private readRequests(chunk: Buffer | null): void {
     const reader = this.reader;
     const link = this.link;
+    this.requestStart = performance.now();
     link.cork();
     try {
       if (chunk !== null) reader.push(chunk);
@@ -247,6 +256,9 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
       this.forward(d.frame ?? req.frame, req.messageId, req.opTag, d.observe ?? null);
     } else if (d.action === 'respond') {
       for (const f of d.frames) this.out.writeNow(f);
+      const last = d.frames[d.frames.length - 1];
+      if (last !== undefined)
+        metrics.operation(req.opTag, peekResultCode(last), (performance.now() - this.requestStart) / 1000);
       if (d.close) this.closeClient();
     } else {
       this.forward(req.frame, req.messageId, req.opTag, null);
@@ -272,6 +284,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   private answerLocally(messageId: number, opTag: number, code: number, message: string): void {
     const responseTag = RESPONSE_FOR_REQUEST[opTag] ?? 0;
     if (responseTag === 0) return;
+    metrics.operation(opTag, code, (performance.now() - this.requestStart) / 1000);
     this.out.writeNow(
       encodeResultResponse(messageId, responseTag, {
         resultCode: code,
@@ -283,8 +296,10 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
 
   private forward(frame: Buffer, messageId: number, opTag: number, observer: ResponseObserver | null): void {
     if (opTag === ProtocolOp.abandonRequest) {
+      metrics.operation(opTag, NO_RESULT, -1);
       this.abandoned(decodeAbandonRequest(frame));
     } else if (opTag === ProtocolOp.unbindRequest) {
+      metrics.operation(opTag, NO_RESULT, -1);
       // Only a connected backend needs to hear it; never open a connection just to unbind.
       if (this.link.state === 'ready') {
         this.link.write(frame);
@@ -304,7 +319,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
         observer?.onEnd?.('closed', this);
         return;
       }
-      this.outstanding.set(messageId, opTag);
+      this.outstanding.set(messageId, this.requestStart);
       if (opTag === ProtocolOp.bindRequest) this.bindStarted(frame, messageId);
     }
     if (observer !== null) this.observers.set(messageId, observer);
@@ -316,10 +331,11 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     const link = this.link;
     if (link.state === 'ready') {
       link.write(frame);
+      metrics.addedLatencySeconds((performance.now() - this.requestStart) / 1000);
       return;
     }
     if (link.state === 'closed') return;
-    this.waiting.push({ frame, messageId, opTag });
+    this.waiting.push({ frame, messageId, opTag, start: this.requestStart });
     link.connect();
   }
 
@@ -391,7 +407,11 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     this.socket = secure;
     this.out.sink = secure;
     this.attachClient(secure);
+    const handshakeFailed = (): void => metrics.connectionRejected('tls_failure');
+    secure.once('error', handshakeFailed);
     secure.once('secure', () => {
+      secure.off('error', handshakeFailed);
+      metrics.connectionUpgraded(this.listenerIndex);
       this.tls = true;
       this.resumeReading();
     });
@@ -404,7 +424,12 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     const waiting = this.waiting;
     this.waiting = [];
     this.link.cork();
-    for (const q of waiting) this.link.write(q.frame);
+    const now = performance.now();
+    for (const q of waiting) {
+      this.link.write(q.frame);
+      // Waiting for the backend connection is latency the proxy adds (one backend connection per client).
+      metrics.addedLatencySeconds((now - q.start) / 1000);
+    }
     this.link.flush();
     this.link.uncork();
   }
@@ -473,6 +498,8 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
       }
     }
     if (final) {
+      const start = this.outstanding.get(messageId);
+      if (start !== undefined) metrics.operationResponse(opTag, frame, start);
       this.outstanding.delete(messageId);
     }
     if (out === frame) this.out.write(frame);
@@ -522,6 +549,8 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
 
   private onClientFault(e: unknown): void {
     if (e instanceof FrameError || e instanceof BerError) {
+      if (e instanceof FrameError && e.reason === 'tooLarge') metrics.pduLimitViolation('client');
+      metrics.connectionRejected('protocol_error');
       this.log.info({ client: this.clientAddress, reason: e.message }, 'protocol error from client');
       this.closeWithNotice(ResultCode.protocolError, e.message);
     } else {

@@ -13,8 +13,10 @@ export const PROXY_BIN =
 export interface ProxyOptions {
   /** Backend URLs, in order (each becomes one --backend flag). */
   backends: string[];
-  /** Listener schemes; each gets a free loopback port. Default ['ldap']. */
+  /** Listener schemes; each gets a free loopback port. Default ['ldap']; [] leaves listeners to --config. */
   listen?: ('ldap' | 'ldaps')[];
+  /** How many `listening` lines to wait for. Default: the number of listen entries, at least 1. */
+  expectListeners?: number;
   tlsCertPath?: string;
   tlsKeyPath?: string;
   backendStartTls?: boolean;
@@ -133,7 +135,7 @@ export async function proxyArgs(opts: ProxyOptions): Promise<string[]> {
 /** Starts the proxy and resolves once every listener has printed `listening <url>`. */
 export async function startProxy(opts: ProxyOptions): Promise<ProxyProcess> {
   const args = await proxyArgs(opts);
-  const expected = (opts.listen ?? ['ldap']).length;
+  const expected = opts.expectListeners ?? Math.max(1, (opts.listen ?? ['ldap']).length);
   const proc = spawn(process.execPath, [PROXY_BIN, ...args], {
     cwd: REPO_ROOT,
     env: opts.env ?? process.env,

@@ -2,7 +2,10 @@
 // SIGTERM that drains instead of hanging.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PEOPLE } from '../helpers/slapd.js';
 import { startSlapd } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
@@ -10,7 +13,7 @@ import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
 import { ldapTool } from './fixture.js';
 import { NOTICE_OF_DISCONNECTION, RawClient, bindRequest, searchRequest, unbindRequest } from './raw-ldap.js';
-import { run, waitFor } from '../helpers/run.js';
+import { freePort, run, waitFor } from '../helpers/run.js';
 
 let slapd: Slapd;
 const proxies: ProxyProcess[] = [];
@@ -142,4 +145,23 @@ test('after SIGTERM the listener no longer accepts connections', async () => {
     s.once('error', () => resolve(true));
   });
   assert.equal(refused, true);
+});
+
+test('--config FILE (YAML) alone is enough to serve, and a flag wins over the file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shrtok-cfg-'));
+  try {
+    const file = join(dir, 'proxy.yaml');
+    const dead = `ldap://127.0.0.1:${await freePort()}`;
+    writeFileSync(file, `listen:\n  - ldap://127.0.0.1:${await freePort()}\nbackend:\n  - ${slapd.url}\n`);
+    const fromFile = await startProxy({ backends: [], listen: [], configFile: file });
+    proxies.push(fromFile);
+    assert.equal((await ldapTool('ldapwhoami', fromFile.url(), ['-x'])).stdout.trim(), 'anonymous');
+    // the file names a dead backend; --backend on the command line replaces it
+    writeFileSync(file, `listen:\n  - ldap://127.0.0.1:${await freePort()}\nbackend:\n  - ${dead}\n`);
+    const flagWins = await startProxy({ backends: [slapd.url], listen: [], configFile: file });
+    proxies.push(flagWins);
+    assert.equal((await ldapTool('ldapwhoami', flagWins.url(), ['-x'])).stdout.trim(), 'anonymous');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -9,7 +9,8 @@ import type { RunResult } from '../helpers/run.js';
 
 let stack: Stack;
 before(async () => {
-  stack = await startStack();
+  // the most verbose log level, so the secrets check at the end sees everything the proxy can log
+  stack = await startStack({}, { extraArgs: ['--log-level', 'trace'] });
 });
 after(async () => {
   await stack?.stop();
@@ -260,4 +261,12 @@ test('ldappasswd with a wrong old password gives the same error', async () => {
 
 test('the proxy is still running after all writes', () => {
   assert.ok(stack.proxy.alive, stack.proxy.stderr);
+});
+
+test('no password used in these tests appears in the proxy log, even at trace level', () => {
+  const log = stack.proxy.stderr;
+  assert.ok(log.length > 0);
+  for (const secret of [ADMIN_PASSWORD, 'pass12', 'pass20', 'new20', 'pass23', 'pw-p-add']) {
+    assert.equal(log.includes(secret), false, `"${secret}" found in the proxy log`);
+  }
 });

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_DN, ADMIN_PASSWORD, CONFIG_DN, CONFIG_PASSWORD, PEOPLE, startSlapd } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
+import { makeTestPki } from '../helpers/tls.js';
+import type { TestPki } from '../helpers/tls.js';
 import { runCli } from './run-cli.js';
 import { CONFLICTING_SHRTOK, TempDir, dogtagToken, ldapTool, readRaw } from './shared.js';
 
@@ -148,5 +150,40 @@ describe('schema on OpenLDAP with existing definitions', () => {
     } finally {
       await slapd.destroy();
     }
+  });
+});
+
+describe('schema over StartTLS', () => {
+  const tmp = new TempDir();
+  let slapd: Slapd;
+  let pki: TestPki;
+  before(async () => {
+    pki = await makeTestPki();
+    slapd = await startSlapd({ syncprov: false });
+    const r = await ldapTool(
+      'ldapmodify',
+      slapd.url,
+      CONFIG_DN,
+      CONFIG_PASSWORD,
+      [],
+      `dn: cn=config\nchangetype: modify\nreplace: olcTLSCACertificateFile\nolcTLSCACertificateFile: ${pki.caCertPath}\n-\nreplace: olcTLSCertificateFile\nolcTLSCertificateFile: ${pki.certPath}\n-\nreplace: olcTLSCertificateKeyFile\nolcTLSCertificateKeyFile: ${pki.keyPath}\n`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    await slapd?.destroy();
+    pki?.destroy();
+    tmp.remove();
+  });
+
+  it('installs with --starttls --ca, and refuses a server certificate it cannot verify', async () => {
+    const pw = tmp.file('config.pw', CONFIG_PASSWORD);
+    const tls = ['--url', slapd.url, '--bind-dn', CONFIG_DN, '--password-file', pw, '--starttls'];
+    const untrusted = await runCli(['schema', 'check', ...tls]);
+    assert.equal(untrusted.code, 1);
+    assert.match(untrusted.stderr, /certificate/i);
+    const install = await runCli(['schema', 'install', ...tls, '--ca', pki.caCertPath]);
+    assert.equal(install.code, 0, install.stderr);
+    assert.match(install.stdout, /installed shrTok/);
   });
 });

@@ -9,7 +9,8 @@ import { parseLdapUrl } from '../config/index.js';
 import type { LdapUrl, ServeConfig } from '../config/index.js';
 import { ResultCode, encodeNoticeOfDisconnection } from '../ldap/index.js';
 import { ClientSession, ListenerTls, TLS_MIN_VERSION, buildInterceptorTable } from '../session/index.js';
-import type { Interceptor, InterceptorTable, SessionEnv } from '../session/index.js';
+import type { Interceptor, InterceptorTable, SessionEnv, SessionOrigin } from '../session/index.js';
+import { readProxyHeader, startServerTls } from './proxy-header.js';
 import { createLogger } from './log.js';
 import { metrics } from '../metrics/index.js';
 
@@ -59,11 +60,13 @@ export class ProxyServer {
   async start(): Promise<string[]> {
     for (const text of this.config.listen) {
       const url = parseLdapUrl(text, 'listen');
-      const server = url.secure
-        ? createTlsServer({ ...this.tls.options, minVersion: TLS_MIN_VERSION }, (s) =>
-            this.accept(s, text, true),
-          )
-        : createNetServer((s) => this.accept(s, text, false));
+      // With PROXY protocol the header comes before the TLS handshake: TLS is then started per connection.
+      const server =
+        url.secure && !this.config.proxy_protocol
+          ? createTlsServer({ ...this.tls.options, minVersion: TLS_MIN_VERSION }, (s) =>
+              this.accept(s, text, true),
+            )
+          : createNetServer((s) => this.accept(s, text, url.secure));
       if (url.secure)
         server.on('tlsClientError', (e: Error) => {
           metrics.connectionRejected('tls_failure');
@@ -106,6 +109,23 @@ export class ProxyServer {
       socket.once('close', () => clearTimeout(forceClose));
       return;
     }
+    if (!this.config.proxy_protocol) return this.startSession(socket, listener, secure, {});
+    readProxyHeader(socket).then(
+      ({ source, rest }) => {
+        const origin: SessionOrigin = source ? { address: source.address, port: source.port } : {};
+        if (!secure) return this.startSession(socket, listener, false, { ...origin, initialData: rest });
+        const context = this.tls.context;
+        if (context === null) return socket.destroy();
+        this.startSession(startServerTls(socket, rest, context), listener, true, origin);
+      },
+      (e: Error) => {
+        this.log.info({ client: socket.remoteAddress, reason: e.message }, 'PROXY protocol header refused');
+        socket.destroy();
+      },
+    );
+  }
+
+  private startSession(socket: Socket, listener: string, secure: boolean, origin: SessionOrigin): void {
     const env: SessionEnv = {
       config: this.config,
       pool: this.pool,
@@ -121,7 +141,7 @@ export class ProxyServer {
     const listenerIndex = this.config.listen.indexOf(listener);
     metrics.connectionOpened(listenerIndex, secure);
     try {
-      const session = new ClientSession(socket, env, secure);
+      const session = new ClientSession(socket, env, secure, origin);
       if (!session.closed) this.sessions.add(session);
     } catch (e) {
       this.log.error({ err: e }, 'could not set up a client session');

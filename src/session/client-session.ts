@@ -59,6 +59,14 @@ interface Queued {
 
 type Notice = typeof ResultCode.protocolError | typeof ResultCode.unavailable;
 
+/** Where a connection comes from when a load balancer told us (PROXY protocol), and bytes already read. */
+export interface SessionOrigin {
+  address?: string;
+  port?: number;
+  /** Client bytes received with the PROXY header, handled as if they had just arrived. */
+  initialData?: Buffer;
+}
+
 let nextSessionId = 1;
 
 export class ClientSession implements SessionContext, BackendLinkOwner {
@@ -104,20 +112,25 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     socket: Socket,
     private readonly env: SessionEnv,
     secure: boolean,
+    origin: SessionOrigin = {},
   ) {
     this.socket = socket;
     this.out = new SpanWriter(socket);
     this.tls = secure;
     this.listener = env.listener;
     this.listenerIndex = env.config.listen.indexOf(env.listener);
-    this.clientAddress = socket.remoteAddress ?? '';
-    this.clientPort = socket.remotePort ?? 0;
+    this.clientAddress = origin.address ?? socket.remoteAddress ?? '';
+    this.clientPort = origin.port ?? socket.remotePort ?? 0;
     this.log = env.log.child({ session: this.id });
     this.reader = new FrameReader(env.config.max_pdu_bytes_anonymous);
     this.maxOutstanding = env.config.max_outstanding_anonymous;
     this.link = new BackendLink(env.pool, this);
     this.attachClient(socket);
     this.link.connect();
+    if (origin.initialData !== undefined && origin.initialData.length > 0)
+      this.onClientData(origin.initialData);
+    // A socket paused while its PROXY header was read flows again here (unless the session is busy).
+    if (!this.busy && !this.clientPaused && !this.closed) socket.resume();
   }
 
   get outstandingCount(): number {

@@ -1,5 +1,5 @@
 export { ClientSession } from './client-session.js';
-export type { SessionEnv } from './client-session.js';
+export type { SessionEnv, SessionOrigin } from './client-session.js';
 export { ListenerTls, TLS_MIN_VERSION } from './tls-context.js';
 export {
   ANONYMOUS,

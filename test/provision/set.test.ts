@@ -4,6 +4,8 @@ import { statSync, readFileSync, existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { KeyProvider } from '../../src/keys/index.js';
 import { runCommand } from '../../src/cli/command.js';
+import { run } from '../helpers/run.js';
+import { makeTestPki } from '../helpers/tls.js';
 import { command as tokenCommand } from '../../src/cli/token.js';
 import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, startSlapd } from '../helpers/slapd.js';
 import { CERT_PEM, CERT_REPO, KEY_PEM, decryptStored, openTestKey, readAttr, runToken } from './fixture.js';
@@ -288,6 +290,31 @@ describe('token set against OpenLDAP', () => {
         /serial "abc" is not a decimal/,
       ],
     ];
+    // --cert must be an RSA certificate, and the key flags must hold the same key when both are given.
+    const ec = await makeTestPki();
+    const other = `${env.tmp.path}/other-rsa.pem`;
+    const made = await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${env.tmp.path}/other.key`,
+      '-out',
+      other,
+      '-subj',
+      '/CN=other',
+      '-days',
+      '1',
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const pass = env.tmp.file('u.pass', 'some-passphrase');
+    const single = ['set', ...env.conn, '--uid', 'user5', '--users-base', PEOPLE, '--passphrase-file', pass];
+    cases.push(
+      [[...single, '--cert', ec.certPath], /--cert .*: the issuance-protection key must be RSA/],
+      [[...single, '--cert', other, '--key-pem', KEY_PEM], /--cert does not match the key/],
+    );
     // In-process through the real command tree (the same runner main uses); one case as a real process too.
     for (const [args, message] of cases) {
       let stderr = '';
@@ -297,6 +324,7 @@ describe('token set against OpenLDAP', () => {
       assert.equal(stderr.trim().split('\n').length, 1);
     }
     const [firstArgs, firstMessage] = cases[0] ?? [[], /x/];
+    ec.destroy();
     const r = await runToken(firstArgs);
     assert.equal(r.code, 2);
     assert.match(r.stderr, firstMessage);

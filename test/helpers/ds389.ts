@@ -20,6 +20,8 @@ export const DS_ROOT_DN = 'cn=Directory Manager';
 export const DS_ROOT_PASSWORD = 'ds-root-secret';
 export const DS_PEOPLE = `ou=People,${DS_SUFFIX}`;
 const INSTANCE = 'shrtok';
+// Overridable for machines that install 389-DS elsewhere (and to exercise the skip path).
+const DSCREATE = process.env.SHRTOK_DSCREATE ?? '/usr/sbin/dscreate';
 
 export class Ds389 {
   constructor(
@@ -138,7 +140,7 @@ export interface Ds389Start {
 
 /** Creates and starts an instance with suffix dc=example,dc=com and ou=People; never throws. */
 export async function tryStartDs389(): Promise<Ds389Start> {
-  if (!existsSync('/usr/sbin/dscreate') || !existsSync('/usr/sbin/ns-slapd')) {
+  if (!existsSync(DSCREATE) || !existsSync('/usr/sbin/ns-slapd')) {
     return { skipReason: '389-ds-base is not installed (no dscreate/ns-slapd)' };
   }
   const dir = mkdtempSync(join(tmpdir(), 'shrtok-ds389-'));
@@ -191,7 +193,7 @@ export async function tryStartDs389(): Promise<Ds389Start> {
       ].join('\n'),
     );
     ds = new Ds389(dir, port, prefix);
-    const created = await run('/usr/sbin/dscreate', ['from-file', join(dir, 'instance.inf')], {
+    const created = await run(DSCREATE, ['from-file', join(dir, 'instance.inf')], {
       env: { ...process.env, PREFIX: prefix },
       cwd: dir,
       timeoutMs: 120_000,

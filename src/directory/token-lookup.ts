@@ -1,7 +1,7 @@
 // Finds the stored shared token for an identification (enrollment) or a certificate serial (revocation).
 import type { Entry } from 'ldapts';
-import { NoSuchObjectError, SizeLimitExceededError } from 'ldapts';
-import { escapeDnValue, escapeFilterValue } from './connect.js';
+import { EqualityFilter, NoSuchObjectError, SizeLimitExceededError } from 'ldapts';
+import { escapeDnValue } from './connect.js';
 import type { ServicePool } from './service-pool.js';
 
 export const REV_SHR_TOK_PREFIX = 'revShrTok:';
@@ -52,7 +52,11 @@ export class ServiceDirectory implements TokenDirectory {
     this.tokenAttribute = opts.tokenAttribute ?? 'shrTok';
   }
 
-  /** Subtree search for (uid=<escaped>) with size limit 2: exactly one entry, or a LookupFailure. */
+  /**
+   * Subtree search for (uid=<identification>) with size limit 2: exactly one entry, or a LookupFailure.
+   * The filter is built as BER from the raw UTF-8 bytes (what the RFC 4515-escaped string form parses to),
+   * so no filter string is ever assembled or parsed: nothing in the value can change the filter.
+   */
   async lookupEnrollmentToken(uid: string): Promise<TokenRecord> {
     if (uid.length === 0) throw new LookupFailure('none');
     const attr = this.tokenAttribute;
@@ -61,7 +65,7 @@ export class ServiceDirectory implements TokenDirectory {
       const res = await this.pool.run((c) =>
         c.search(this.opts.usersBase, {
           scope: 'sub',
-          filter: `(uid=${escapeFilterValue(uid)})`,
+          filter: equalityFilter('uid', uid),
           sizeLimit: 2,
           attributes: [attr, 'entryUUID'],
           explicitBufferAttributes: [attr],
@@ -110,6 +114,15 @@ export class ServiceDirectory implements TokenDirectory {
     if (tokens.length !== 1) throw new LookupFailure(tokens.length === 0 ? 'no-token' : 'several', entry.dn);
     return { dn: entry.dn, token: tokens[0]!, uuid: uuidOf(entry) };
   }
+}
+
+/**
+ * (attribute=value) as a BER filter from the raw UTF-8 bytes. Prefer it to a string filter built with
+ * escapeFilterValue: ldapts 8.2's filter parser turns escaped non-ASCII bytes (\c3\bc) into other
+ * characters, so an identification such as "jürgen" would never match.
+ */
+export function equalityFilter(attribute: string, value: string): EqualityFilter {
+  return new EqualityFilter({ attribute, value: Buffer.from(value, 'utf8') });
 }
 
 function attributeOf(entry: Entry, name: string): Entry[string] | undefined {

@@ -71,11 +71,17 @@ describe('directory token lookup against a real slapd', () => {
       'alice\0',
       '\\61lice',
       'älice',
-      'alice\u00a0',
     ]) {
       const f = await failure(directory.lookupEnrollmentToken(evil));
       assert.equal(f.reason, 'none', `lookup of ${JSON.stringify(evil)}`);
     }
+  });
+
+  test('non-ASCII identifications match byte for byte, with the directory’s own matching rule', async () => {
+    assert.equal((await directory.lookupEnrollmentToken('jürgen')).dn, `uid=jürgen,${PEOPLE}`);
+    assert.equal((await directory.lookupEnrollmentToken('JÜRGEN')).dn, `uid=jürgen,${PEOPLE}`);
+    // LDAPprep maps NO-BREAK SPACE to a space, and a trailing space is insignificant to caseIgnoreMatch.
+    assert.equal((await directory.lookupEnrollmentToken('alice\u00a0')).dn, `uid=alice,${PEOPLE}`);
   });
 
   test('revocation token: metaInfo revShrTok: value of cn=<serial>', async () => {

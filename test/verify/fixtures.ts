@@ -82,13 +82,15 @@ export const TOKEN_USERS: Record<string, string> = {
   ute: 't02',
   empty: 't03',
   dupe: 't01',
+  jürgen: 't05',
 };
 
 function userLdif(uid: string, tokenText: string, ou = PEOPLE): string {
-  return `dn: uid=${uid},${ou}
+  const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+  return `dn:: ${b64(`uid=${uid},${ou}`)}
 objectClass: inetOrgPerson
 objectClass: extensibleObject
-uid: ${uid}
+uid:: ${b64(uid)}
 cn: ${uid}
 sn: ${uid}
 shrTok:: ${Buffer.from(tokenText, 'latin1').toString('base64')}

@@ -9,7 +9,8 @@ import type { WatchMechanism } from '../directory/index.js';
 import { keyProviderOptionsFromConfig, openKeyProvider } from '../keys/index.js';
 import type { KeyProvider } from '../keys/index.js';
 import { audit, configureLogging } from '../log/index.js';
-import { metrics } from '../metrics/index.js';
+import { instrumentKeyProvider, metrics } from '../metrics/index.js';
+import { keyProviderCheck, readiness } from '../health/index.js';
 import type { TokenWriteRejectReason } from '../metrics/index.js';
 import type { Interceptor } from '../session/index.js';
 import { auditEventSink } from './audit.js';
@@ -62,7 +63,10 @@ export async function startVerification(
   const backend = config.backend[0];
   if (backend === undefined) throw new VerificationConfigError('no backend for the service connection');
 
-  const keyProvider: KeyProvider = await openKeyProvider(keyOptions);
+  // Counted and timed (shrtok_hsm_*); /readyz needs the key usable (logged-in session).
+  const keyProvider: KeyProvider = instrumentKeyProvider(await openKeyProvider(keyOptions), metrics);
+  readiness.register('hsm', keyProviderCheck(keyProvider));
+  void keyProvider.healthy().catch(() => false);
   const pool = new ServicePool({
     url: backend,
     fallbackUrls: config.backend.slice(1),

@@ -76,12 +76,12 @@ test('the logger writes JSON lines, honours the level, and redacts secret keys a
     assert.ok(['info', 'warn', 'error'].includes(o.level));
   }
   const parsed = lines.map((l) => JSON.parse(l) as Row);
-  assert.equal(parsed[0].password, REDACTED);
-  assert.equal(parsed[1].bind.dn, 'uid=a');
-  assert.equal(parsed[2].req.entry.shrTok, REDACTED);
-  assert.equal(parsed[3].a.b.c.witness, REDACTED);
-  assert.equal(parsed[4].value, REDACTED);
-  assert.equal(parsed[5].component, 'session');
+  assert.equal(parsed[0]!.password, REDACTED);
+  assert.equal(parsed[1]!.bind.dn, 'uid=a');
+  assert.equal(parsed[2]!.req.entry.shrTok, REDACTED);
+  assert.equal(parsed[3]!.a.b.c.witness, REDACTED);
+  assert.equal(parsed[4]!.value, REDACTED);
+  assert.equal(parsed[5]!.component, 'session');
   log.level = 'debug';
   log.debug('now visible');
   assert.equal(lines.length, 7);
@@ -123,7 +123,7 @@ test('audit lines go to their own file, one JSON object per line, with only the 
       .split('\n')
       .map((l) => JSON.parse(l) as Row);
     assert.equal(rows.length, 2);
-    assert.deepEqual(Object.keys(rows[0]), [
+    assert.deepEqual(Object.keys(rows[0]!), [
       'time',
       'type',
       'kind',
@@ -135,8 +135,8 @@ test('audit lines go to their own file, one JSON object per line, with only the 
       'resultCode',
       'latencyMs',
     ]);
-    assert.equal(rows[0].latencyMs, 1.235);
-    assert.equal(rows[1].identification, REDACTED);
+    assert.equal(rows[0]!.latencyMs, 1.235);
+    assert.equal(rows[1]!.identification, REDACTED);
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(lines.length, 0, 'nothing went to the process log');
 

@@ -302,6 +302,34 @@ describe('shared-token verification through the proxy', () => {
     await setToken(slapd.url, `uid=carol,${PEOPLE}`, token('t06').token);
   });
 
+  test('--check-token-writes parse and off, and --no-token-read-filter', async () => {
+    const parseOnly = await proxy(['--check-token-writes', 'parse']);
+    const off = await proxy(['--check-token-writes', 'off', '--no-token-read-filter']);
+    const dn = `uid=carol,${PEOPLE}`;
+    const modify = (at: string, value: string) =>
+      run('ldapmodify', ['-x', '-ZZ', '-H', at, '-D', ADMIN_DN, '-w', ADMIN_PASSWORD], {
+        env: env(),
+        input: `dn: ${dn}\nchangetype: modify\nreplace: shrTok\nshrTok:: ${Buffer.from(value).toString('base64')}\n`,
+      });
+    try {
+      const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+      const foreign = formatToken(createToken(Buffer.from('x'), otherKey, 'rsa-pkcs1v15'));
+      assert.equal((await modify(parseOnly.listening[0]!, foreign)).code, 0, 'parse mode does not decrypt');
+      assert.equal((await modify(parseOnly.listening[0]!, 'garbage!')).code, 21);
+      assert.equal((await modify(off.listening[0]!, 'garbage!')).code, 0, 'off mode forwards anything');
+      const anon = await run(
+        'ldapsearch',
+        ['-x', '-ZZ', '-LLL', '-H', off.listening[0]!, '-b', dn, '-s', 'base', '(objectClass=*)', 'shrTok'],
+        { env: env() },
+      );
+      assert.match(anon.stdout, /^shrTok: garbage!$/m, 'no read filter');
+    } finally {
+      await parseOnly.stop();
+      await off.stop();
+      await setToken(slapd.url, dn, token('t06').token);
+    }
+  });
+
   test('audit lines for the virtual binds and extended operations hold no secret', () => {
     const text = readFileSync(auditPath, 'utf8');
     const lines = text

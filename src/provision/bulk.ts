@@ -51,7 +51,18 @@ export class BulkSetupError extends Error {
 const COLUMNS = ['uid', 'serial', 'passphrase_file'] as const;
 
 function readRows(opts: BulkOptions): Row[] {
-  const records = parseCsv(readFileSync(opts.csvFile, 'utf8'));
+  let text: string;
+  try {
+    text = readFileSync(opts.csvFile, 'utf8');
+  } catch (e) {
+    throw new BulkSetupError(`cannot read ${opts.csvFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let records;
+  try {
+    records = parseCsv(text);
+  } catch (e) {
+    throw new BulkSetupError(`${opts.csvFile}: ${(e as Error).message}`);
+  }
   const header = records.shift();
   if (!header) throw new BulkSetupError(`${opts.csvFile} is empty`);
   const names = header.fields.map((f) => f.trim().toLowerCase().replaceAll('-', '_'));

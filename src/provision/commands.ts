@@ -1,4 +1,5 @@
 // `token set` and `token rewrap`: flag tables and the runs behind them (added to `token`'s subcommands).
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Client } from 'ldapts';
 import { UsageError, bool, int, str } from '../cli/args.js';
@@ -107,6 +108,8 @@ async function runSingle(flags: FlagValues, wrap: WrapAlgorithm): Promise<number
   const outFile = str(flags, 'out');
   if (generate && !outFile)
     throw new UsageError('--generate needs --out FILE (the passphrase is never printed)');
+  if (outFile && existsSync(outFile))
+    throw new UsageError(`--out ${outFile} exists; it is never overwritten`);
   const passphrase = passphraseFile
     ? readSecretFile(passphraseFile, 'passphrase')
     : generatePassphrase(int(flags, 'length') ?? DEFAULT_PASSPHRASE_LENGTH);

@@ -107,8 +107,8 @@ describe('token set against OpenLDAP', () => {
       '--cert',
       CERT_PEM,
     ]);
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /EEXIST|exists/);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /--out .*user3\.generated exists; it is never overwritten/);
     assert.equal(readFileSync(out, 'utf8').trimEnd(), passphrase);
     assert.deepEqual(await attr(`uid=user3,${PEOPLE}`, 'shrTok'), [value]);
   });
@@ -311,7 +311,16 @@ describe('token set against OpenLDAP', () => {
     assert.equal(made.code, 0, made.stderr);
     const pass = env.tmp.file('u.pass', 'some-passphrase');
     const single = ['set', ...env.conn, '--uid', 'user5', '--users-base', PEOPLE, '--passphrase-file', pass];
+    const badHeader = env.tmp.file('bad.csv', 'user,passphrase\nalice,x\n');
     cases.push(
+      [
+        ['set', ...env.conn, '--from-csv', '/nonexistent.csv', '--cert', CERT_PEM],
+        /cannot read \/nonexistent\.csv: ENOENT/,
+      ],
+      [
+        ['set', ...env.conn, '--from-csv', badHeader, '--cert', CERT_PEM],
+        /unknown column "user" \(columns: uid, serial, passphrase_file\)/,
+      ],
       [[...single, '--cert', ec.certPath], /--cert .*: the issuance-protection key must be RSA/],
       [[...single, '--cert', other, '--key-pem', KEY_PEM], /--cert does not match the key/],
     );

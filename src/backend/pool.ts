@@ -21,15 +21,27 @@ export interface Backend {
 }
 
 export class BackendPool {
-  readonly backends: readonly Backend[];
+  backends: readonly Backend[];
   ca: Buffer | undefined;
 
   constructor(
     urls: readonly LdapUrl[],
-    readonly options: BackendPoolOptions,
+    public options: BackendPoolOptions,
   ) {
     this.backends = urls.map((url) => ({ url, downUntil: 0, lastError: '' }));
     this.ca = options.caFile ? readFileSync(options.caFile) : undefined;
+  }
+
+  /**
+   * Replaces the backend list and options for connections made from now on (SIGHUP). A backend that stays
+   * in the list keeps its mark-down state. Reads the CA file first, so a bad file changes nothing.
+   */
+  reconfigure(urls: readonly LdapUrl[], options: BackendPoolOptions): void {
+    const ca = options.caFile ? readFileSync(options.caFile) : undefined;
+    const previous = new Map(this.backends.map((b) => [b.url.text, b]));
+    this.backends = urls.map((url) => previous.get(url.text) ?? { url, downUntil: 0, lastError: '' });
+    this.options = options;
+    this.ca = ca;
   }
 
   /** Re-reads the CA file (SIGHUP); throws and keeps the old CAs when it cannot be read. */

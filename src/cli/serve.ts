@@ -61,7 +61,8 @@ export const command: Command = {
     'Runs the LDAP proxy: every operation is forwarded byte for byte to the first healthy backend.\n' +
     'Prints "listening <url>" on stdout for each listener once it accepts connections, then "metrics <url>"\n' +
     'with --metrics-listen (/metrics, /healthz, /readyz); logs JSON on stderr, audit lines to --audit-log.\n' +
-    'SIGTERM drains and stops; SIGHUP reloads TLS certificates and reopens the audit log.',
+    'SIGTERM drains and stops; SIGHUP re-reads --config (backends, limits, TLS files) or else the TLS files,\n' +
+    'and reopens the audit log.',
   flags,
   run: async (args) => {
     const config = serveConfigFromFlags(args.flags);
@@ -127,7 +128,19 @@ export const command: Command = {
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
       process.on('SIGHUP', () => {
-        server.reloadTls();
+        // With a config file, re-read it (same flags on top) and apply what can change live; else TLS files.
+        if (typeof args.flags.config === 'string') {
+          try {
+            server.reload(serveConfigFromFlags(args.flags));
+          } catch (e) {
+            server.log.error(
+              { reason: (e as Error).message },
+              'reload failed; keeping the running configuration',
+            );
+          }
+        } else {
+          server.reloadTls();
+        }
         audit.reopen();
       });
     });

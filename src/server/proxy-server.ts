@@ -1,10 +1,10 @@
 // Listeners (ldap:// and ldaps://), the connection limit, SIGHUP certificate reload and graceful shutdown.
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
-import type { Server as TlsServer } from 'node:tls';
+import { Server as TlsServer, createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { BackendPool } from '../backend/index.js';
+import type { BackendPoolOptions } from '../backend/index.js';
 import { parseLdapUrl } from '../config/index.js';
 import type { LdapUrl, ServeConfig } from '../config/index.js';
 import { ResultCode, encodeNoticeOfDisconnection } from '../ldap/index.js';
@@ -36,22 +36,17 @@ export class ProxyServer {
   private readonly listeners: Listener[] = [];
   private shuttingDown = false;
 
-  constructor(
-    readonly config: ServeConfig,
-    options: ProxyServerOptions = {},
-  ) {
+  /** The settings new connections get; replaced by reload(). */
+  config: ServeConfig;
+
+  constructor(config: ServeConfig, options: ProxyServerOptions = {}) {
+    this.config = config;
     this.log = options.log ?? createLogger(config.log_level);
     this.interceptors = buildInterceptorTable(options.interceptors ?? []);
     this.tls = new ListenerTls(config.tls_cert, config.tls_key);
     this.pool = new BackendPool(
       config.backend.map((u) => parseLdapUrl(u, 'backend')),
-      {
-        connectTimeoutMs: config.backend_connect_timeout_ms,
-        downMs: config.backend_down_ms,
-        startTls: config.backend_starttls,
-        caFile: config.backend_ca,
-        maxPduBytes: config.max_backend_pdu_bytes,
-      },
+      poolOptions(config),
     );
     metrics.declareBackends(config.backend.length);
   }
@@ -154,10 +149,7 @@ export class ProxyServer {
     try {
       this.tls.reload();
       this.pool.reloadCa();
-      for (const l of this.listeners) {
-        if (l.url.secure && this.tls.options)
-          (l.server as TlsServer).setSecureContext({ ...this.tls.options, minVersion: TLS_MIN_VERSION });
-      }
+      this.applyListenerTls();
       this.log.info('TLS certificates reloaded');
     } catch (e) {
       this.log.error(
@@ -165,6 +157,52 @@ export class ProxyServer {
         'TLS reload failed; keeping the previous certificates',
       );
     }
+  }
+
+  /** ldaps:// servers take the current certificate for new handshakes (StartTLS and PROXY-protocol TLS read it per connection). */
+  private applyListenerTls(): void {
+    const options = this.tls.options;
+    if (options === null) return;
+    for (const l of this.listeners) {
+      if (l.server instanceof TlsServer)
+        l.server.setSecureContext({ ...options, minVersion: TLS_MIN_VERSION });
+    }
+  }
+
+  /**
+   * Applies a new configuration without a restart (SIGHUP): backends, limits, timeouts and TLS files apply
+   * to connections accepted from now on; established sessions keep the settings they started with.
+   * Listener addresses and proxy_protocol need a restart. Returns the keys that changed (for the log);
+   * throws, changing nothing, when TLS or CA files cannot be read.
+   */
+  reload(next: ServeConfig): string[] {
+    const before = this.config as Record<string, unknown>;
+    const after = next as Record<string, unknown>;
+    const changed = Object.keys({ ...before, ...after }).filter(
+      (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+    );
+    const needRestart: string[] = changed.filter((k) => k === 'listen' || k === 'proxy_protocol');
+    if (needRestart.length > 0)
+      this.log.warn({ keys: needRestart }, 'these settings need a restart; keeping the running values');
+    const applied: ServeConfig = {
+      ...next,
+      listen: this.config.listen,
+      proxy_protocol: this.config.proxy_protocol,
+    };
+    // Read every file before changing anything, so a failed reload leaves the running state as it was.
+    const switchTls = this.tls.prepare(applied.tls_cert, applied.tls_key);
+    this.pool.reconfigure(
+      applied.backend.map((u) => parseLdapUrl(u, 'backend')),
+      poolOptions(applied),
+    );
+    switchTls();
+    this.applyListenerTls();
+    if (applied.backend.length !== this.config.backend.length)
+      metrics.declareBackends(applied.backend.length);
+    this.config = applied;
+    const keys = changed.filter((k) => !needRestart.includes(k));
+    this.log.info({ changed: keys }, 'configuration reloaded');
+    return keys;
   }
 
   /** Stops accepting, lets operations in progress finish for up to graceMs, then closes what is left. */
@@ -187,4 +225,14 @@ export class ProxyServer {
 
 export function createProxyServer(config: ServeConfig, options: ProxyServerOptions = {}): ProxyServer {
   return new ProxyServer(config, options);
+}
+
+function poolOptions(config: ServeConfig): BackendPoolOptions {
+  return {
+    connectTimeoutMs: config.backend_connect_timeout_ms,
+    downMs: config.backend_down_ms,
+    startTls: config.backend_starttls,
+    caFile: config.backend_ca,
+    maxPduBytes: config.max_backend_pdu_bytes,
+  };
 }

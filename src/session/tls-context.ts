@@ -11,22 +11,34 @@ export class ListenerTls {
   options: SecureContextOptions | null = null;
 
   constructor(
-    readonly certFile: string | undefined,
-    readonly keyFile: string | undefined,
+    public certFile: string | undefined,
+    public keyFile: string | undefined,
   ) {
     this.reload();
   }
 
-  /** Reads the PEM files again; throws (keeping the previous context) when they are unreadable or mismatched. */
-  reload(): void {
-    if (!this.certFile || !this.keyFile) return;
+  /**
+   * Reads the PEM files again (new paths when given); throws, keeping the previous files and context, when
+   * they are unreadable or do not match.
+   */
+  reload(certFile = this.certFile, keyFile = this.keyFile): void {
+    this.prepare(certFile, keyFile)();
+  }
+
+  /** Reads and checks the files now; the returned function switches to them (so a caller can stage it). */
+  prepare(certFile = this.certFile, keyFile = this.keyFile): () => void {
+    if (!certFile || !keyFile) return () => undefined;
     const options: SecureContextOptions = {
-      cert: readFileSync(this.certFile),
-      key: readFileSync(this.keyFile),
+      cert: readFileSync(certFile),
+      key: readFileSync(keyFile),
       minVersion: TLS_MIN_VERSION,
     };
     const context = createSecureContext(options);
-    this.options = options;
-    this.context = context;
+    return () => {
+      this.options = options;
+      this.context = context;
+      this.certFile = certFile;
+      this.keyFile = keyFile;
+    };
   }
 }

@@ -275,3 +275,46 @@ test('ldaps:// backend: verified against backend_ca; a CA that does not match is
     terminator.close();
   }
 });
+
+test('reload: new backends and limits apply to new connections; a listener change waits for a restart', async () => {
+  const dead = `ldap://127.0.0.1:${await freePort()}`;
+  const { server, port } = await startProxy({ backend: [dead] });
+  const before = await WireClient.open(port);
+  before.write(encodeExtendedRequest({ messageId: 1, requestName: Oid.whoAmI }));
+  const refused = (await before.until(1, ProtocolOp.extendedResp)).pop()!;
+  assert.equal(decodeExtendedResponse(refused.frame).resultCode, ResultCode.unavailable);
+
+  const next = buildServeConfig(
+    { listen: ['ldap://127.0.0.1:1'], backend: [slapd.url], max_outstanding_anonymous: 1 },
+    {},
+  );
+  const changed = server.reload(next);
+  assert.deepEqual(changed.sort(), ['backend', 'max_outstanding_anonymous']);
+  assert.deepEqual(server.config.listen, ['ldap://127.0.0.1:0']);
+  const after = await WireClient.open(port);
+  after.write(
+    Buffer.concat([1, 2].map((id) => encodeExtendedRequest({ messageId: id, requestName: Oid.whoAmI }))),
+  );
+  // One operation in progress is the new anonymous limit: the second is answered busy, the first by slapd.
+  const codes = new Map<number, number>();
+  while (codes.size < 2) {
+    const f = await after.next();
+    assert.ok(f);
+    codes.set(f.messageId, decodeExtendedResponse(f.frame).resultCode);
+  }
+  assert.deepEqual([codes.get(1), codes.get(2)], [ResultCode.success, ResultCode.busy]);
+  after.destroy();
+  before.destroy();
+
+  const broken = buildServeConfig(
+    {
+      listen: ['ldap://127.0.0.1:0'],
+      backend: [dead],
+      tls_cert: join(pki.dir, 'nope.pem'),
+      tls_key: pki.keyPath,
+    },
+    {},
+  );
+  assert.throws(() => server.reload(broken), /ENOENT/);
+  assert.deepEqual(server.config.backend, [slapd.url], 'a failed reload changes nothing');
+});

@@ -20,6 +20,13 @@
 // * A thrown error or rejected promise answers the request with `other` (80), or with the code of an
 //   LdapResultError; a BerError from a lazy decoder answers protocolError (2).
 // * `request.frame` may be a view into a socket chunk: copy it (Buffer.from) to keep it after the call.
+// * StartTLS (RFC 4511 §4.14) is handled by the session before any interceptor sees extendedReq.
+// * Bind state: a forwarded bind makes the session anonymous; a backend bindResponse with success sets
+//   { kind: 'backend', dn } before the observer of that bind runs, so an observer (or an interceptor that
+//   answers locally) calling setBindState() has the last word. Any non-anonymous state selects the
+//   post-bind PDU and outstanding-operation limits.
+// * session.setRequestRewriter(fn) rewrites every request this session forwards from then on (after
+//   interceptors), e.g. to add a proxied-authorization control; setRequestRewriter(null) removes it.
 //
 // Example (a WhoAmI answer for virtually bound sessions):
 //   const whoAmI: Interceptor = {

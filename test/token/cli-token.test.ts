@@ -38,7 +38,13 @@ async function verify(tokenFile: string, pass: string[], extra: string[] = []) {
     KEY_PEM,
     ...extra,
   ]);
-  return { code: r.code, json: r.stdout ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined, r };
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = r.stdout ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
+  } catch {
+    assert.fail(`not JSON (exit ${r.code}): ${r.stdout} ${r.stderr}`);
+  }
+  return { code: r.code, json, r };
 }
 
 test('token create writes 76-column CRLF lines with a trailing CRLF; --oneline one line; both verify', async () => {
@@ -124,8 +130,8 @@ test('verify accepts every vector (both forms) and reports each error class with
   ];
   for (const [name, value, errorClass] of cases) {
     const r = await verify(await file(`bad-${name}`, value), ['-s', 'whatever']);
-    assert.equal(r.code, 1, name);
-    assert.deepEqual(r.json, { ok: false, error_class: errorClass }, name);
+    assert.equal(r.code, 1, `${name}: ${r.r.stderr}`);
+    assert.deepEqual(r.json, { ok: false, error_class: errorClass }, `${name}: ${r.r.stderr}`);
     assert.equal(r.r.stdout.split('\n').length, 2, 'exactly one JSON line');
   }
 });

@@ -60,8 +60,9 @@ export const command: Command = {
         stopping = true;
         void demo.stop().then(() => resolve(code));
       };
-      process.once('SIGINT', () => stop(0));
-      process.once('SIGTERM', () => stop(0));
+      // `on`, not `once`: a second Ctrl-C while cleaning up must not kill the process half-way.
+      process.on('SIGINT', () => stop(0));
+      process.on('SIGTERM', () => stop(0));
       void demo.exited.then((code) => {
         if (!stopping) log(`the proxy exited with code ${code}`);
         stop(code === 0 ? 0 : 1);

@@ -36,7 +36,7 @@
 //                                                        shrtok_hsm_operations_total{op}, shrtok_hsm_errors_total{op},
 //                                                        shrtok_hsm_operation_duration_seconds{op}
 //   metrics.hsmSessionLoggedIn(bool)                     shrtok_hsm_session_logged_in
-//   metrics.lockoutStarted('identity' | 'client_address'); lockoutsActiveCount(n)
+//   metrics.lockoutStarted('identity' | 'client_address'); lockoutsActiveCount(n) or lockoutsActiveFrom(fn)
 //                                                        shrtok_lockouts_total{scope}, shrtok_lockouts_active
 //   metrics.tokenWriteRejected(errorClass)               shrtok_token_writes_rejected_total{reason}
 //   instrumentKeyProvider(provider, metrics)             wraps a KeyProvider: counts/times decrypt and

@@ -50,6 +50,7 @@ export interface MetricsOptions {
 export class Metrics {
   readonly registry: Registry;
   private defaultsEnabled = false;
+  private lockoutsProvider: (() => number) | undefined;
 
   // Hot path: dense families addressed by slot, no allocation per update.
   private readonly operations: DenseCounter;
@@ -219,10 +220,15 @@ export class Metrics {
       help: '1 when the PKCS#11 session is logged in (always 1 for a PEM key, absent when no key is configured)',
       registers,
     });
+    const activeLockouts = (): number | undefined => this.lockoutsProvider?.();
     this.lockoutsActive = new client.Gauge({
       name: 'shrtok_lockouts_active',
       help: 'Identities and client addresses currently locked out',
       registers,
+      collect() {
+        const n = activeLockouts();
+        if (n !== undefined) this.set(n);
+      },
     });
     this.lockouts = new client.Counter({
       name: 'shrtok_lockouts_total',
@@ -418,6 +424,11 @@ export class Metrics {
   /** Identities and addresses locked right now. */
   lockoutsActiveCount(n: number): void {
     this.lockoutsActive.set(n);
+  }
+
+  /** Reads the number of active lockouts at every scrape (locks expire without an event to count). */
+  lockoutsActiveFrom(provider: () => number): void {
+    this.lockoutsProvider = provider;
   }
 
   tokenWriteRejected(reason: TokenWriteRejectReason): void {

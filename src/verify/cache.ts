@@ -28,6 +28,8 @@ export interface CredentialCacheOptions {
   maxEntries: number;
   /** ttl mode only: how long an entry may answer without reading the directory. */
   ttlMs?: number;
+  /** An entry left the cache (metrics): pushed out by size, expired, or invalidated by a change. */
+  onEvict?: (reason: 'capacity' | 'expired' | 'invalidated') => void;
 }
 
 /**
@@ -49,7 +51,12 @@ export class CredentialCache {
     this.entries = new LRUCache<string, CachedCredential>({
       max: opts.maxEntries,
       ...ttl,
-      dispose: (value, key) => this.unindex(value, key),
+      dispose: (value, key, reason) => {
+        this.unindex(value, key);
+        if (reason === 'evict') opts.onEvict?.('capacity');
+        else if (reason === 'expire') opts.onEvict?.('expired');
+        else if (reason === 'delete') opts.onEvict?.('invalidated');
+      },
     });
     this.misses = new LRUCache({ max: opts.maxEntries, ...ttl });
   }

@@ -31,6 +31,14 @@ export class Lockout {
     this.states = new LRUCache({ max: policy.maxTracked ?? 100_000 });
   }
 
+  /** Keys locked right now (for the shrtok_lockouts_active gauge; walks the table, so call it per scrape). */
+  activeCount(): number {
+    const now = this.clock();
+    let n = 0;
+    for (const s of this.states.values()) if (s.lockedUntil > now) n++;
+    return n;
+  }
+
   isLocked(key: string): boolean {
     const s = this.states.peek(key);
     return s !== undefined && s.lockedUntil > this.clock();

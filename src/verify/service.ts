@@ -106,6 +106,8 @@ export async function startVerification(
       log.error({ reason: e instanceof Error ? e.message : 'unknown' }, 'verification failed unexpectedly'),
   });
 
+  metrics.lockoutsActiveFrom(() => verifier.lockout.activeCount() + verifier.clientLimit.activeCount());
+
   let watcher: ChangeWatcher | undefined;
   if (config.cache_mode === 'ttl' && config.change_subscription !== 'off') {
     const bases = [config.users_base, ...(config.cert_repository_base ? [config.cert_repository_base] : [])];

@@ -250,3 +250,12 @@ test('operationResponse counts by the response tag and the result code in the fr
   assert.equal(value(exp, 'shrtok_operations_total', { op: 'bind', result: 'unknown' }), 1);
   assert.equal(value(exp, 'shrtok_operation_duration_seconds_count', { op: 'bind' }), 2);
 });
+
+test('lockouts_active is read from its provider at every scrape', async () => {
+  const m = createMetrics();
+  let locked = 3;
+  m.lockoutsActiveFrom(() => locked);
+  assert.equal(value(await scrape(m), 'shrtok_lockouts_active'), 3);
+  locked = 0;
+  assert.equal(value(await scrape(m), 'shrtok_lockouts_active'), 0);
+});

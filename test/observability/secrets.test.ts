@@ -13,6 +13,7 @@ import type { Slapd } from '../helpers/slapd.js';
 import { makeTestPki } from '../helpers/tls.js';
 import type { TestPki } from '../helpers/tls.js';
 import { CERT_REPO, KEY_PEM, startTokenSlapd } from '../verify/fixtures.js';
+import { assertDeployNamesIn } from './deploy-names.js';
 import { find, parseExposition } from './exposition.js';
 import { addMarkerEntries, MARKER, runSecretScenarios, secretForms } from './secret-scenarios.js';
 
@@ -96,6 +97,17 @@ test('no log line, audit line or /metrics output carries the marker passphrase',
       );
     assert.ok(find(exp, 'shrtok_lockouts_total', { scope: 'identity' }).some((s) => s.value >= 1));
     assert.ok(find(exp, 'shrtok_hsm_operations_total', { op: 'decrypt' }).some((s) => s.value >= 1));
+    assert.ok(
+      find(exp, 'shrtok_lockouts_active').some((s) => s.value >= 1),
+      'an identity is locked',
+    );
+    assert.equal(find(exp, 'shrtok_hsm_session_logged_in')[0]?.value, 1);
+    assert.ok(find(exp, 'shrtok_token_writes_rejected_total').some((s) => s.value >= 1));
+    // With verification on, the deployed rules and dashboard find their verification series too.
+    assertDeployNamesIn(exp, {
+      requireSamples: (n) =>
+        /^shrtok_(verification|lockouts|hsm_operation|cache_(hits|misses|entries)|token_writes)/.test(n),
+    });
     const logged = proxy.stderr.split('\n').filter((l) => l.startsWith('{'));
     assert.ok(logged.length >= 3, `the proxy logged only:\n${proxy.stderr}`);
 

@@ -1,8 +1,19 @@
 // Public surface of the verification service: the verifier, its cache/lockout/audit parts, the verify
 // extended operation's codecs and the virtual bind DN parser.
 export { TokenVerifier } from './verifier.js';
-export type { CacheMode, ChangeSource, TokenVerifierOptions, VerifierStats } from './verifier.js';
-export type { Clock, Identity, VerifyContext, VerifyKind, VerifyOutcome, VerifyResult } from './types.js';
+export type {
+  CacheMode,
+  ChangeSource,
+  Clock,
+  Identity,
+  TokenVerifierOptions,
+  VerifierMetrics,
+  VerifierStats,
+  VerifyContext,
+  VerifyKind,
+  VerifyOutcome,
+  VerifyResult,
+} from './types.js';
 export { DEFAULT_CLIENT_LIMIT, DEFAULT_LOCKOUT, Lockout } from './lockout.js';
 export type { LockoutPolicy } from './lockout.js';
 export { StreamAuditSink, fileAuditSink, nullAuditSink } from './audit.js';

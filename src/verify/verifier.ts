@@ -11,58 +11,25 @@ import {
   verifyEnrollment,
   verifyRevocation,
 } from '../cmc/index.js';
-import type { CmcRequest, CmcResult, EnrollmentOptions, ProofKeys } from '../cmc/index.js';
+import type { CmcRequest, CmcResult, ProofKeys } from '../cmc/index.js';
 import { DirectoryUnavailableError, LookupFailure } from '../directory/index.js';
-import type { DirectoryChange, TokenDirectory, TokenRecord } from '../directory/index.js';
+import type { TokenRecord } from '../directory/index.js';
 import { KeyUnavailableError, TokenError } from '../keys/provider.js';
-import type { KeyProvider, WrapSetting } from '../keys/provider.js';
 import { decryptToken } from '../token/index.js';
 import { nullAuditSink } from './audit.js';
 import type { AuditSink } from './audit.js';
 import { CredentialCache, normalizeDn } from './cache.js';
 import type { CachedCredential } from './cache.js';
 import { DEFAULT_CLIENT_LIMIT, DEFAULT_LOCKOUT, Lockout } from './lockout.js';
-import type { LockoutPolicy } from './lockout.js';
-import type { Clock, Identity, VerifyContext, VerifyOutcome } from './types.js';
-
-export type CacheMode = 'strict' | 'ttl';
-
-/** The part of ChangeWatcher the verifier listens to. */
-export interface ChangeSource {
-  readonly active: boolean;
-  on(event: 'change', listener: (c: DirectoryChange) => void): unknown;
-  on(event: 'deletedUuids', listener: (uuids: string[]) => void): unknown;
-  on(event: 'down', listener: (reason: string) => void): unknown;
-}
-
-/** The verification metrics of src/metrics (structurally), so tests can pass an isolated registry. */
-export interface VerifierMetrics {
-  verification(kind: string, result: string, failedCheck: string | null, seconds: number): void;
-  cacheHit(): void;
-  cacheMiss(): void;
-  cacheSize(entries: number): void;
-  lockoutStarted(scope: 'identity' | 'client_address'): void;
-}
-
-export interface TokenVerifierOptions {
-  directory: TokenDirectory;
-  keyProvider: KeyProvider;
-  wrap: WrapSetting;
-  cacheMode?: CacheMode;
-  /** ttl mode: how long a verified entry answers without a directory read. Default 60 s. */
-  cacheTtlMs?: number;
-  cacheMaxEntries?: number;
-  lockout?: LockoutPolicy;
-  /** Failed virtual binds per client address. */
-  clientLimit?: LockoutPolicy;
-  audit?: AuditSink;
-  /** Lockout time; injectable for tests. */
-  clock?: Clock;
-  enrollment?: EnrollmentOptions;
-  metrics?: VerifierMetrics;
-  /** Reports unexpected errors (never with secrets); the outcome is then 'unavailable'. */
-  onError?: (e: unknown) => void;
-}
+import type {
+  CacheMode,
+  ChangeSource,
+  Identity,
+  TokenVerifierOptions,
+  VerifierStats,
+  VerifyContext,
+  VerifyOutcome,
+} from './types.js';
 
 /** A credential, or why there is none (a verification failure, not an outage). Never thrown: warm paths
  * for known and unknown identities must cost the same, and an exception's stack capture does not. */
@@ -79,12 +46,16 @@ class Unavailable extends Error {
   }
 }
 
-export interface VerifierStats {
-  directoryReads: number;
-  decrypts: number;
-  hsmSkipped: number;
-}
-
+/**
+ * Timing equalisation (a wrong passphrase, an unknown identity and a locked one must not be told apart):
+ * - every path computes one HMAC of the presented passphrase and one constant-time compare, against a
+ *   random dummy when there is no credential; CMC enrollment runs the witness check with dummy keys;
+ * - a locked identity goes through the whole verification and is refused afterwards;
+ * - in ttl mode an unknown identity is remembered as "not found" like a known one, so neither warm path
+ *   reads the directory; no exception is thrown on a warm path (stack capture costs time);
+ * - not equalised: a cold path that needs the HSM (a first verification, a changed token), and in strict
+ *   mode the directory's own time to return an entry or none. bench/verify-timing.ts measures the rest.
+ */
 export class TokenVerifier {
   readonly stats: VerifierStats = { directoryReads: 0, decrypts: 0, hsmSkipped: 0 };
   readonly lockout: Lockout;

@@ -79,7 +79,7 @@ async function whoami(uid: string, password: Buffer): Promise<{ code: number; ou
   );
   return r.code === 0
     ? { code: 0, out: r.stdout.trim() }
-    : { code: r.code, out: r.stdout.trim(), err: r.stderr };
+    : { code: r.code ?? -1, out: r.stdout.trim(), err: r.stderr };
 }
 
 test('virtual binds verified through SoftHSM; a removed token gives 52; a cached token needs no HSM', async () => {

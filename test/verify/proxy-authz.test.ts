@@ -90,7 +90,7 @@ async function setDescription(url: string, uid: string): Promise<{ code: number;
       input: `dn: uid=${uid},${PEOPLE}\nchangetype: modify\nreplace: description\ndescription: set by alice\n`,
     },
   );
-  return { code: r.code, err: r.stderr };
+  return { code: r.code ?? -1, err: r.stderr };
 }
 
 test('authz proxy: operations act as the matched entry (self write allowed, others refused)', async () => {

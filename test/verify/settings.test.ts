@@ -19,7 +19,7 @@ test('the key-provider settings of serve match the key-provider flags of the oth
 });
 
 test('every verification setting is a serve setting (flag and config key)', () => {
-  const keys = new Set(SERVE_SETTINGS.map((s) => s.key));
+  const keys = new Set<string>(SERVE_SETTINGS.map((s) => s.key));
   for (const s of [...KEY_PROVIDER_SETTINGS, ...VERIFY_SETTINGS]) assert.ok(keys.has(s.key), s.key);
   // The names issue 5 gives its flags.
   for (const k of [

@@ -263,6 +263,9 @@ export class Metrics {
     for (const r of TOKEN_WRITE_REJECT_REASONS) this.tokenWritesRejected.inc({ reason: r }, 0);
     for (const s of LOCKOUT_SCOPES) this.lockouts.inc({ scope: s }, 0);
     for (const r of CACHE_EVICTION_REASONS) this.cacheEvictions.inc({ reason: r }, 0);
+    // decrypt is the operation every verification may need: its error series exists before the first error.
+    this.hsmOperations.inc({ op: 'decrypt' }, 0);
+    this.hsmErrors.inc({ op: 'decrypt' }, 0);
     for (const k of VERIFICATION_KINDS)
       for (const r of VERIFICATION_RESULTS)
         this.verifications.inc({ kind: k, result: r, failed_check: r === 'success' ? 'none' : 'other' }, 0);

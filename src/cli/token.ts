@@ -10,6 +10,7 @@ import {
 } from '../keys/index.js';
 import type { KeyProvider, KeyProviderOptions, WrapAlgorithm } from '../keys/index.js';
 import { SoftwareKeyRefusedError } from '../keys/pem-provider.js';
+import type { WrapMode } from '../keys/pkcs11/pkcs11-provider.js';
 import { tokenRewrapCommand, tokenSetCommand } from '../provision/commands.js';
 import {
   createToken,
@@ -240,15 +241,18 @@ const inspect: Command = {
     if (keyOpts && ok) {
       try {
         report.decrypt = await withProvider(keyOpts, async (provider) => {
+          // For a PKCS#11 key: which path each wrap takes (unwrap in the token, or raw RSA + unpadding).
+          const modes = (provider as { wrapModes?: Readonly<Record<WrapAlgorithm, WrapMode>> }).wrapModes;
+          const paths = modes ? { wrap_paths: { ...modes } } : {};
           try {
             const { passphrase, wrap } = await decryptToken(value, provider, 'auto');
             const bytes = passphrase.length;
             passphrase.fill(0);
-            return { ok: true, wrap, passphrase_bytes: bytes, key: provider.description };
+            return { ok: true, wrap, passphrase_bytes: bytes, key: provider.description, ...paths };
           } catch (e) {
             if (!(e instanceof TokenError)) throw e;
             ok = false;
-            return { ok: false, error_class: e.errorClass, key: provider.description };
+            return { ok: false, error_class: e.errorClass, key: provider.description, ...paths };
           }
         });
       } catch (e) {

@@ -139,7 +139,9 @@ test('hsm init --import-key: the vector tokens verify through the SoftHSM token'
   const byId = res.flags.slice(0, 6).concat(['--key-id', res.keyIdHex]);
   const t = join(dir, 'imp-t01.b64');
   const r = await cli(['token', 'inspect', '--token-file', t, ...byId], env);
-  assert.equal(JSON.parse(r.stdout).decrypt.wrap, 'rsa-pkcs1v15', r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.decrypt.wrap, 'rsa-pkcs1v15', r.stderr);
+  assert.deepEqual(report.decrypt.wrap_paths, { 'rsa-pkcs1v15': 'unwrap', 'rsa-oaep-sha256': 'raw' });
 });
 
 test('hsm init refuses an existing label and reports an unusable key as unavailable', async () => {

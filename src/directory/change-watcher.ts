@@ -31,6 +31,8 @@ export interface ChangeWatcherOptions extends RawConnectOptions {
   mechanism?: WatchMechanism | 'auto';
   reconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
+  /** Bind and root DSE read must answer within this; default 10 s. */
+  operationTimeoutMs?: number;
 }
 
 /**
@@ -95,8 +97,10 @@ export class ChangeWatcher extends EventEmitter {
   private async subscribe(): Promise<void> {
     const conn = await this.open();
     try {
-      if (this.opts.bindDn !== undefined) await conn.bind(this.opts.bindDn, this.opts.password ?? '');
-      this.mechanism ??= await chooseMechanism(conn, this.opts.mechanism ?? 'auto');
+      const timeout = this.opts.operationTimeoutMs ?? 10_000;
+      if (this.opts.bindDn !== undefined)
+        await conn.bind(this.opts.bindDn, this.opts.password ?? '', timeout);
+      this.mechanism ??= await chooseMechanism(conn, this.opts.mechanism ?? 'auto', timeout);
     } catch (e) {
       conn.close();
       throw e;
@@ -237,8 +241,9 @@ function decodePreviousDn(value: Buffer): string | undefined {
 async function chooseMechanism(
   conn: RawLdapConnection,
   wanted: WatchMechanism | 'auto',
+  timeoutMs: number,
 ): Promise<WatchMechanism> {
-  const supported = await supportedControls(conn);
+  const supported = await supportedControls(conn, timeoutMs);
   const has = (m: WatchMechanism): boolean =>
     supported.has(m === 'syncrepl' ? SYNC_REQUEST_OID : PERSISTENT_SEARCH_OID);
   if (wanted !== 'auto') {
@@ -251,7 +256,7 @@ async function chooseMechanism(
 }
 
 /** Reads supportedControl from the root DSE. */
-function supportedControls(conn: RawLdapConnection): Promise<Set<string>> {
+function supportedControls(conn: RawLdapConnection, timeoutMs: number): Promise<Set<string>> {
   return new Promise((resolve, reject) => {
     const found = new Set<string>();
     const op = encodeSearchRequest({
@@ -260,7 +265,15 @@ function supportedControls(conn: RawLdapConnection): Promise<Set<string>> {
       presentAttribute: 'objectClass',
       attributes: ['supportedControl'],
     });
-    const onClose = (): void => reject(new Error('connection closed'));
+    const onClose = (): void => {
+      clearTimeout(timer);
+      reject(new Error('connection closed'));
+    };
+    const timer = setTimeout(() => {
+      conn.off('close', onClose);
+      reject(new Error('the root DSE did not answer in time'));
+      conn.close();
+    }, timeoutMs);
     conn.once('close', onClose);
     conn.send(op, [], (m) => {
       try {
@@ -272,6 +285,7 @@ function supportedControls(conn: RawLdapConnection): Promise<Set<string>> {
             for (const v of children(vals.value)) found.add(v.value.toString('latin1'));
           }
         } else if (m.op.tag === Op.searchResDone) {
+          clearTimeout(timer);
           conn.off('close', onClose);
           resolve(found);
         }

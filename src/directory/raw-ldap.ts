@@ -210,23 +210,36 @@ export class RawLdapConnection extends EventEmitter {
   }
 
   /** Sends one request and waits for its single response. */
-  request(op: Buffer, expectTag: number): Promise<LdapMessage> {
+  request(op: Buffer, expectTag: number, timeoutMs = 10_000): Promise<LdapMessage> {
     return new Promise((resolve, reject) => {
-      const onClose = (): void => reject(new Error('connection closed'));
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off('close', onClose);
+      };
+      const onClose = (): void => {
+        done();
+        reject(new Error('connection closed'));
+      };
+      // A server that accepts and never answers must not hang its caller: give up and drop the connection.
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no response within ${timeoutMs} ms`));
+        this.close();
+      }, timeoutMs);
       this.once('close', onClose);
       const id = this.send(op, [], (m) => {
         this.handlers.delete(id);
-        this.off('close', onClose);
+        done();
         if (m.op.tag !== expectTag) reject(new BerError(`unexpected response tag ${m.op.tag}`));
         else resolve(m);
       });
     });
   }
 
-  async bind(dn: string, password: Buffer | string): Promise<void> {
+  async bind(dn: string, password: Buffer | string, timeoutMs?: number): Promise<void> {
     const pw = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
     const op = tlv(Op.bindRequest, ber.integer(3), ber.octets(dn), ber.octets(pw, 0x80));
-    const res = decodeResult((await this.request(op, Op.bindResponse)).op);
+    const res = decodeResult((await this.request(op, Op.bindResponse, timeoutMs)).op);
     if (res.code !== 0) throw new LdapResultError(res);
   }
 

@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { ChangeWatcher } from '../../src/directory/index.js';
 import type { DirectoryChange } from '../../src/directory/index.js';
 import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
@@ -118,5 +120,18 @@ test('the watcher subscribes to the next backend when the first cannot be reache
   } finally {
     w.close();
     await slapd.destroy();
+  }
+});
+
+test('a backend that accepts but never answers makes start() fail in time, not hang', async () => {
+  const silent = createServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const { port } = silent.address() as AddressInfo;
+  const w = new ChangeWatcher({ url: `ldap://127.0.0.1:${port}`, bases: [PEOPLE], operationTimeoutMs: 300 });
+  try {
+    await assert.rejects(w.start(), /did not answer in time/);
+  } finally {
+    w.close();
+    silent.close();
   }
 });

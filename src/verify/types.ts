@@ -46,6 +46,7 @@ export interface VerifierMetrics {
   cacheMiss(): void;
   cacheSize(entries: number): void;
   lockoutStarted(scope: 'identity' | 'client_address'): void;
+  cacheEviction?(reason: 'capacity' | 'expired' | 'invalidated'): void;
 }
 
 export interface TokenVerifierOptions {

@@ -75,6 +75,7 @@ export class TokenVerifier {
     this.cache = new CredentialCache({
       maxEntries: opts.cacheMaxEntries ?? 10_000,
       ttlMs: this.mode === 'ttl' ? (opts.cacheTtlMs ?? 60_000) : undefined,
+      onEvict: (reason) => opts.metrics?.cacheEviction?.(reason),
     });
     const clock = opts.clock ?? Date.now;
     this.lockout = new Lockout(opts.lockout ?? DEFAULT_LOCKOUT, clock);

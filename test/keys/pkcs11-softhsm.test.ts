@@ -8,7 +8,7 @@ import { createSoftHsmToken } from '../helpers/softhsm.js';
 import type { SoftHsmToken } from '../helpers/softhsm.js';
 import { waitFor } from '../helpers/run.js';
 import { cryptoCases } from '../token/crypto-cases.js';
-import { issuancePublicKey, KEY_PEM, TOKEN_VECTORS } from '../token/vectors.js';
+import { CERT_PEM, issuancePublicKey, KEY_PEM, TOKEN_VECTORS } from '../token/vectors.js';
 
 let hsm: SoftHsmToken;
 let provider: KeyProvider;
@@ -271,4 +271,50 @@ test('a logout behind the provider is repaired transparently (re-login, same cal
     v.passphrase_utf8_hex,
   );
   assert.ok(notices.some((n) => /sessions re-opened/.test(n)));
+});
+
+test('--key-label may name the certificate (Dogtag nickname): certificate CKA_ID → private key', async () => {
+  const { acquireModule } = await import('../../src/keys/pkcs11/module-registry.js');
+  const pkcs11js = (await import('pkcs11js')).default;
+  const { X509Certificate } = await import('node:crypto');
+  const { readFileSync } = await import('node:fs');
+  const { AsnConvert } = await import('@peculiar/asn1-schema');
+  const { Certificate } = await import('@peculiar/asn1-x509');
+  const der = new X509Certificate(readFileSync(CERT_PEM)).raw;
+  const subject = Buffer.from(
+    AsnConvert.serialize(AsnConvert.parse(der, Certificate).tbsCertificate.subject),
+  );
+  const mod = acquireModule(hsm.module);
+  try {
+    const slot = mod.lib
+      .C_GetSlotList(true)
+      .find((s) => mod.lib.C_GetTokenInfo(s).label.trim() === hsm.tokenLabel)!;
+    const session = mod.lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    mod.lib.C_CreateObject(session, [
+      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE },
+      { type: pkcs11js.CKA_CERTIFICATE_TYPE, value: pkcs11js.CKC_X_509 },
+      { type: pkcs11js.CKA_TOKEN, value: true },
+      { type: pkcs11js.CKA_LABEL, value: 'issuance protection cert-pki-ca' },
+      { type: pkcs11js.CKA_ID, value: Buffer.from(hsm.keyIdHex, 'hex') },
+      { type: pkcs11js.CKA_SUBJECT, value: subject },
+      { type: pkcs11js.CKA_VALUE, value: der },
+    ]);
+    mod.lib.C_CloseSession(session);
+  } finally {
+    mod.release();
+  }
+  const p = await openKeyProvider({
+    kind: 'pkcs11',
+    module: hsm.module,
+    token: hsm.tokenLabel,
+    pinFile: hsm.pinFile,
+    keyLabel: 'issuance protection cert-pki-ca',
+    wrap: 'rsa-pkcs1v15',
+  });
+  try {
+    const v = TOKEN_VECTORS[6]!;
+    assert.equal((await decryptToken(v.token, p, v.wrap)).passphrase.toString('hex'), v.passphrase_utf8_hex);
+  } finally {
+    await p.close();
+  }
 });

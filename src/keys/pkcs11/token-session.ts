@@ -27,8 +27,10 @@ export interface OpenToken {
 export async function readPinFile(path: string): Promise<string> {
   const raw = await readFile(path);
   let end = raw.length;
-  if (raw[end - 1] === 0x0a) end--;
-  if (raw[end - 1] === 0x0d) end--;
+  if (raw[end - 1] === 0x0a) {
+    end--;
+    if (raw[end - 1] === 0x0d) end--;
+  }
   const pin = raw.toString('utf8', 0, end);
   wipe(raw);
   return pin;

@@ -21,6 +21,7 @@ import { run, waitFor } from '../helpers/run.js';
 import {
   CERT_REPO,
   KEY_PEM,
+  VECTORS,
   cmcRequests,
   passphraseOf,
   revocations,
@@ -31,6 +32,11 @@ import {
 } from './fixtures.js';
 
 const HERE = new URL('.', import.meta.url).pathname;
+const dogtagRequests = (
+  JSON.parse(readFileSync(join(VECTORS, 'dogtag_cmc_requests.json'), 'utf8')) as {
+    requests: typeof cmcRequests;
+  }
+).requests;
 const VERIFIER_DN = `uid=user1,${PEOPLE}`;
 const VERIFIER_PW = 'pass1';
 
@@ -214,7 +220,7 @@ describe('shared-token verification through the proxy', () => {
       (await pyExtop({ subject: { identification: 'carol' }, passphrase: Buffer.from('nope') })).code,
       49,
     );
-    for (const vec of cmcRequests) {
+    for (const vec of [...cmcRequests, ...dogtagRequests]) {
       const r = await pyExtop({ cmcRequest: vectorFile(vec.der_file) });
       assert.equal(r.code, vec.expected.ok ? 0 : 49, vec.id);
       if (vec.expected.ok) assert.equal(r.response?.entryDn, `uid=${vec.identification},${PEOPLE}`, vec.id);

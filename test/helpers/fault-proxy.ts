@@ -22,7 +22,11 @@ export interface DirectionFaults {
   cutAfterBytes: number;
 }
 
-export type AcceptMode = 'forward' | 'refuse' | 'hold';
+/**
+ * forward: connect each client to the target. refuse: stop listening (connections are refused, ECONNREFUSED).
+ * reset: accept, then reset at once. hold: accept and never connect to the target nor answer.
+ */
+export type AcceptMode = 'forward' | 'refuse' | 'reset' | 'hold';
 
 const NO_FAULTS: DirectionFaults = {
   latencyMs: 0,
@@ -194,13 +198,29 @@ export class FaultProxy {
   }
 
   /** Back to plain forwarding (and forward held connections). */
-  clear(): void {
+  async clear(): Promise<void> {
     this.set({ ...NO_FAULTS });
-    this.setAcceptMode('forward');
+    await this.setAcceptMode('forward');
   }
 
-  setAcceptMode(mode: AcceptMode): void {
+  /** Changes how new connections are treated; resolves once the listener is closed or open again. */
+  async setAcceptMode(mode: AcceptMode): Promise<void> {
     this.acceptMode = mode;
+    if (mode === 'refuse' && this.server.listening) {
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        // close() waits for open connections; the listening socket itself is gone at once.
+        setImmediate(resolve);
+      });
+    } else if (mode !== 'refuse' && !this.server.listening) {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen(this.port, '127.0.0.1', () => {
+          this.server.off('error', reject);
+          resolve();
+        });
+      });
+    }
     if (mode === 'forward') {
       const held = [...this.held];
       this.held.clear();
@@ -232,7 +252,7 @@ export class FaultProxy {
     this.accepted++;
     client.setNoDelay(true);
     client.on('error', () => client.destroy());
-    if (this.acceptMode === 'refuse') {
+    if (this.acceptMode === 'reset' || this.acceptMode === 'refuse') {
       client.resetAndDestroy();
       return;
     }
@@ -254,7 +274,7 @@ export class FaultProxy {
 
   async stop(): Promise<void> {
     this.resetAll();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
 

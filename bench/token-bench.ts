@@ -161,6 +161,8 @@ async function main(): Promise<void> {
     } as const;
     const { openPkcs11Provider } = await import('../src/keys/pkcs11/pkcs11-provider.js');
     const provider = await openPkcs11Provider(opts, { log: (m) => notices.push(m) });
+    // For comparison only: a pool of one session per core leaves the event loop more CPU.
+    const small = await openPkcs11Provider({ ...opts, sessions: CORES }, { log: () => undefined });
     const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
     console.log(
       `token-bench: ${CORES} cores, SoftHSM2 ${hsm.module}, pool ${pool} sessions, ${CONCURRENCY} in flight, ${ROUNDS} rounds × ${SECONDS} s`,
@@ -170,16 +172,19 @@ async function main(): Promise<void> {
     const raw: Rate[] = [];
     const v15: VerifyRun[] = [];
     const oaep: VerifyRun[] = [];
+    const smallPool: VerifyRun[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       idle.push(await idleLoopP99());
       raw.push(await rawRsaRate(hsm.module, hsm.tokenLabel, hsm.pinFile, hsm.keyLabel));
       v15.push(await verifyRate(provider, 'rsa-pkcs1v15'));
       oaep.push(await verifyRate(provider, 'rsa-oaep-sha256'));
+      smallPool.push(await verifyRate(small, 'rsa-pkcs1v15'));
       console.log(
-        `  round ${r + 1}: raw RSA ${raw[r]!.rate.toFixed(0)}/s, verify v1.5 ${v15[r]!.rate.toFixed(0)}/s (loop p99 ${v15[r]!.p99ms.toFixed(1)} ms), verify OAEP-256 (raw fallback) ${oaep[r]!.rate.toFixed(0)}/s (p99 ${oaep[r]!.p99ms.toFixed(1)} ms), idle loop p99 ${idle[r]!.toFixed(1)} ms, load ${loadavg()[0]!.toFixed(1)}`,
+        `  round ${r + 1}: raw RSA ${raw[r]!.rate.toFixed(0)}/s, verify v1.5 ${v15[r]!.rate.toFixed(0)}/s (loop p99 ${v15[r]!.p99ms.toFixed(1)} ms), verify OAEP-256 (raw fallback) ${oaep[r]!.rate.toFixed(0)}/s (p99 ${oaep[r]!.p99ms.toFixed(1)} ms), pool of ${CORES}: ${smallPool[r]!.rate.toFixed(0)}/s (p99 ${smallPool[r]!.p99ms.toFixed(1)} ms), idle loop p99 ${idle[r]!.toFixed(1)} ms, load ${loadavg()[0]!.toFixed(1)}`,
       );
     }
     await provider.close();
+    await small.close();
     // openssl speed counts CPU time, so its rate is per core and unaffected by other load; -multi is not used
     // (OpenSSL 3.0 misreports it).
     const ossl1 = opensslRate();
@@ -191,6 +196,8 @@ async function main(): Promise<void> {
     const oaepM = median(oaep.map((x) => x.rate));
     const p99 = median(v15.map((x) => x.p99ms));
     const p99o = median(oaep.map((x) => x.p99ms));
+    const smallM = median(smallPool.map((x) => x.rate));
+    const smallP99 = median(smallPool.map((x) => x.p99ms));
     const maxMs = Math.max(...v15.map((x) => x.maxms), ...oaep.map((x) => x.maxms));
     console.log('\nmedians:');
     console.log(
@@ -210,6 +217,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `  event loop p99 delay                   ${p99.toFixed(1)} ms v1.5, ${p99o.toFixed(1)} ms OAEP (target < 10 ms); max ${maxMs.toFixed(1)} ms`,
+    );
+    console.log(
+      `  for comparison, pool of ${CORES} sessions: v1.5 ${smallM.toFixed(0)} /s (ratio to raw ${(smallM / rawM).toFixed(2)}), loop p99 ${smallP99.toFixed(1)} ms`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -7,9 +7,16 @@ import type { Command } from './command.js';
 import { ConfigError, SERVE_SETTINGS, flagName, loadServeConfig } from '../config/index.js';
 import type { ConfigOverrides, ServeConfig } from '../config/index.js';
 import { createProxyServer } from '../server/index.js';
-import { backendCheck, parseListenAddress, readiness, startHealthServer } from '../health/index.js';
+import {
+  backendCheck,
+  parseListenAddress,
+  readiness,
+  schemaCheck,
+  startHealthServer,
+} from '../health/index.js';
+import { connectDirectory } from '../directory/index.js';
 import type { HealthServer } from '../health/index.js';
-import { audit, configureLogging, log as processLog } from '../log/index.js';
+import { audit, configureLogging, log as processLog, readSecretFile } from '../log/index.js';
 import type { LogLevel } from '../log/index.js';
 import { metrics } from '../metrics/index.js';
 import { VerificationConfigError, startVerification } from '../verify/service.js';
@@ -99,6 +106,7 @@ export const command: Command = {
     let health: HealthServer | undefined;
     if (metricsAt) {
       readiness.register('backend', backendCheck(server.pool));
+      if (config.require_schema) readiness.register('schema', schemaReadiness(config), { timeoutMs: 4000 });
       try {
         health = await startHealthServer({ ...metricsAt, metrics, readiness });
       } catch (e) {
@@ -158,4 +166,26 @@ function metricsAddress(value: string | undefined): { host: string; port: number
 
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Reads the subschema of the first backend, as the service account when one is configured. */
+function schemaReadiness(config: ServeConfig): ReturnType<typeof schemaCheck> {
+  let password: ReturnType<typeof readSecretFile> | undefined;
+  try {
+    password = config.service_password_file ? readSecretFile(config.service_password_file) : undefined;
+  } catch (e) {
+    throw new UsageError(`service_password_file: ${(e as Error).message}`);
+  }
+  const url = config.backend[0] ?? '';
+  return schemaCheck(() =>
+    connectDirectory({
+      url,
+      starttls: config.backend_starttls,
+      caFile: config.backend_ca,
+      bindDn: config.service_bind_dn,
+      password: password?.reveal(),
+      connectTimeoutMs: 2000,
+      operationTimeoutMs: 2000,
+    }),
+  );
 }

@@ -159,6 +159,12 @@ export const SERVE_SETTINGS = [
     valueName: 'HOST:PORT',
     help: 'serve /metrics, /healthz and /readyz over HTTP here, e.g. 127.0.0.1:9464',
   },
+  {
+    key: 'require_schema',
+    type: 'boolean',
+    help: '/readyz also requires the shrTok attribute type in the first backend schema',
+    default: false,
+  },
   // Shared-token verification and its key provider (src/verify/settings.ts).
   ...KEY_PROVIDER_SETTINGS,
   ...VERIFY_SETTINGS,

@@ -2,6 +2,8 @@
 // configured backend at once) and the key provider's health.
 import { connectBackend } from '../backend/index.js';
 import type { BackendPool } from '../backend/index.js';
+import type { Client } from 'ldapts';
+import { checkSchema } from '../schema/index.js';
 import type { KeyProvider } from '../keys/provider.js';
 import type { CheckOutcome, ReadinessCheck } from './readiness.js';
 
@@ -40,5 +42,18 @@ export function keyProviderCheck(provider: KeyProvider, onResult?: (ok: boolean)
     return ok
       ? { ok, detail: 'key available' }
       : { ok, detail: 'HSM session not logged in or key not found' };
+  };
+}
+
+/** Ready when the backend schema defines shrTok with the Octet String syntax (src/schema classify). */
+export function schemaCheck(connect: () => Promise<Client>): ReadinessCheck {
+  return async (): Promise<CheckOutcome> => {
+    const client = await connect();
+    try {
+      const result = await checkSchema(client);
+      return { ok: result.state === 'installed', detail: result.detail };
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
   };
 }

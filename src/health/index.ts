@@ -9,7 +9,7 @@ import { Readiness } from './readiness.js';
 export { Readiness, DEFAULT_CHECK_TIMEOUT_MS } from './readiness.js';
 export type { CheckOutcome, CheckResult, ReadinessCheck, ReadinessReport } from './readiness.js';
 export { parseListenAddress, startHealthServer } from './server.js';
-export { backendCheck, keyProviderCheck } from './checks.js';
+export { backendCheck, keyProviderCheck, schemaCheck } from './checks.js';
 export type { HealthServer, HealthServerOptions } from './server.js';
 
 /** The process-wide readiness registry served on /readyz. */

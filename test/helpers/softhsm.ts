@@ -1,4 +1,6 @@
 // A throw-away SoftHSM2 token in a temp dir with its own SOFTHSM2_CONF, made with the real SoftHSM tools.
+// SoftHSM reads SOFTHSM2_CONF once, at C_Initialize: in one process, use one token directory at a time (close
+// every provider before destroy(), then create the next), or pass `env` to child processes.
 import { chmod, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -17,6 +17,10 @@ export interface BackendLinkOwner {
   onBackendFrame(frame: Buffer, messageId: number, opTag: number): void;
   endBackendBatch(): void;
   onBackendDrain(): void;
+  /** The backend stream stopped being BER after a SASL bind (security layer): bytes from here are opaque. */
+  onBackendSecurityLayer(rest: Buffer): void;
+  /** Opaque backend bytes once a SASL security layer is in effect. */
+  onBackendRaw(chunk: Buffer): void;
 }
 
 export type LinkState = 'idle' | 'connecting' | 'ready' | 'closed';
@@ -26,6 +30,10 @@ export class BackendLink {
   socket: Socket | TLSSocket | null = null;
   backend: Backend | null = null;
   private readonly reader: FrameReader;
+  /** Set after a successful SASL bind: a non-BER byte then means a security layer, not garbage. */
+  securityLayerAllowed = false;
+  /** A SASL security layer is in effect: bytes are relayed without framing. */
+  raw = false;
   /** Requests forwarded in one client chunk go out as one write; flush() after each batch. */
   private readonly out = new SpanWriter({ write: () => true });
 
@@ -85,14 +93,23 @@ export class BackendLink {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    const reader = this.reader;
     const owner = this.owner;
+    if (this.raw) {
+      owner.onBackendRaw(chunk);
+      return;
+    }
+    const reader = this.reader;
     owner.beginBackendBatch();
     try {
       reader.push(chunk);
-      while (this.state === 'ready' && reader.next())
+      while (this.state === 'ready' && !this.raw && reader.next())
         owner.onBackendFrame(reader.frame, reader.messageId, reader.opTag);
     } catch (e) {
+      if (e instanceof FrameError && e.reason === 'notASequence' && this.securityLayerAllowed) {
+        this.raw = true;
+        owner.onBackendSecurityLayer(reader.takeRemaining());
+        return;
+      }
       if (e instanceof FrameError && e.reason === 'tooLarge') metrics.pduLimitViolation('backend');
       this.lose(`unreadable response from backend: ${(e as Error).message}`);
     } finally {
@@ -127,6 +144,11 @@ export class BackendLink {
 
   flush(): void {
     this.out.flush();
+  }
+
+  /** Writes opaque bytes (SASL security layer) after anything queued. */
+  writeRaw(bytes: Buffer): void {
+    this.out.writeNow(bytes);
   }
 
   get needsDrain(): boolean {

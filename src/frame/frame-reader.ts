@@ -66,6 +66,22 @@ export class FrameReader {
     return this.pos < this.buf.length || this.partial !== null || this.headLen > 0;
   }
 
+  /**
+   * Everything received but not returned as a frame, in order; the reader is empty afterwards. Used when
+   * the stream stops being BER (a SASL security layer installed by a bind, RFC 4422 §3.7).
+   */
+  takeRemaining(): Buffer {
+    const parts: Buffer[] = [];
+    if (this.headLen > 0) parts.push(Buffer.from(this.head.subarray(0, this.headLen)));
+    if (this.partial !== null) parts.push(this.partial.subarray(0, this.filled));
+    if (this.pos < this.buf.length) parts.push(this.buf.subarray(this.pos));
+    this.headLen = 0;
+    this.partial = null;
+    this.frame = EMPTY;
+    this.release();
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  }
+
   next(): boolean {
     this.frame = EMPTY;
     const buf = this.buf;

@@ -173,6 +173,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
 
   private readonly onClientData = (chunk: Buffer): void => {
     if (this.closed) return;
+    if (this.link.raw) return this.relayRaw(chunk);
     if (this.busy) {
       this.heldChunks.push(chunk);
       this.socket.pause();
@@ -192,7 +193,9 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
       while (!this.busy && !this.closed && reader.next())
         this.onRequest(reader.frame, reader.messageId, reader.opTag);
     } catch (e) {
-      this.onClientFault(e);
+      if (e instanceof FrameError && e.reason === 'notASequence' && this.link.securityLayerAllowed)
+        this.enterSecurityLayer(reader.takeRemaining());
+      else this.onClientFault(e);
     } finally {
       link.flush();
       link.uncork();
@@ -355,6 +358,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   /** RFC 4513 §4: a bind makes the connection anonymous until it succeeds. */
   private bindStarted(frame: Buffer, messageId: number): void {
     this.setBindState(ANONYMOUS);
+    this.link.securityLayerAllowed = false;
     this.bindId = messageId;
     try {
       const bind = decodeBindRequest(frame);
@@ -531,6 +535,43 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     }
     if (code === ResultCode.success && !this.bindAnonymous)
       this.setBindState({ kind: 'backend', dn: this.bindDn, mechanism: this.bindMechanism });
+    // RFC 4422 §3.7: a SASL bind may install a security layer that wraps everything after its response.
+    if (code === ResultCode.success && this.bindMechanism !== 'simple') this.link.securityLayerAllowed = true;
+  }
+
+  // ---- SASL security layer: from here on both directions are opaque and relayed as received ---------------
+
+  /** The client's stream stopped being BER right after a successful SASL bind. */
+  private enterSecurityLayer(rest: Buffer): void {
+    this.log.debug('SASL security layer in effect; relaying opaque bytes');
+    this.link.raw = true;
+    this.socket.setTimeout(0);
+    if (this.link.state !== 'ready') return this.closeClient();
+    this.link.flush();
+    if (rest.length > 0) this.link.writeRaw(rest);
+  }
+
+  private relayRaw(chunk: Buffer): void {
+    this.link.writeRaw(chunk);
+    if (!this.clientPaused && this.link.needsDrain) {
+      this.clientPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  onBackendSecurityLayer(rest: Buffer): void {
+    this.link.raw = true;
+    this.socket.setTimeout(0);
+    if (rest.length > 0) this.onBackendRaw(rest);
+  }
+
+  onBackendRaw(chunk: Buffer): void {
+    if (this.closed) return;
+    this.out.writeNow(chunk);
+    if (!this.backendPaused && this.socket.writableNeedDrain) {
+      this.backendPaused = true;
+      this.link.pause();
+    }
   }
 
   private endObserver(messageId: number, reason: ObserveEnd): void {
@@ -593,13 +634,15 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   /** Stop taking new operations; close once the ones in progress have completed. */
   beginShutdown(): void {
     this.draining = true;
-    if (this.outstanding.size === 0 && !this.busy)
+    // With a security layer the proxy cannot see operations: it closes at the end of the grace period.
+    if (this.outstanding.size === 0 && !this.busy && !this.link.raw)
       this.closeWithNotice(ResultCode.unavailable, 'the proxy is shutting down');
   }
 
   closeWithNotice(code: Notice, message: string): void {
     if (this.closed) return;
-    if (this.socket.writable) this.out.writeNow(encodeNoticeOfDisconnection(code, message));
+    // Inside a SASL security layer a plain BER notice would be garbage to the client: just close.
+    if (this.socket.writable && !this.link.raw) this.out.writeNow(encodeNoticeOfDisconnection(code, message));
     this.closeClient();
   }
 

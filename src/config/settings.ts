@@ -144,6 +144,12 @@ export const SERVE_SETTINGS = [
     help: 'expect a PROXY protocol v1/v2 header (load balancer) before anything else on every listener',
     default: false,
   },
+  {
+    key: 'allow_sasl_security_layer',
+    type: 'boolean',
+    help: 'relay SASL security layers (e.g. DIGEST-MD5 auth-conf) opaquely; they hide operations from the proxy checks and read filter',
+    default: false,
+  },
   { key: 'pid_file', type: 'string', valueName: 'FILE', help: 'write the process id to this file' },
   {
     key: 'log_level',

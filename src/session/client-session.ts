@@ -106,6 +106,8 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   private backendWasReady = false;
   private backendNoticeSeen = false;
   private draining = false;
+  /** The last bind was a successful SASL bind (a security layer may follow). */
+  private saslBound = false;
   closed = false;
 
   constructor(
@@ -359,6 +361,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   private bindStarted(frame: Buffer, messageId: number): void {
     this.setBindState(ANONYMOUS);
     this.link.securityLayerAllowed = false;
+    this.saslBound = false;
     this.bindId = messageId;
     try {
       const bind = decodeBindRequest(frame);
@@ -536,7 +539,11 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     if (code === ResultCode.success && !this.bindAnonymous)
       this.setBindState({ kind: 'backend', dn: this.bindDn, mechanism: this.bindMechanism });
     // RFC 4422 §3.7: a SASL bind may install a security layer that wraps everything after its response.
-    if (code === ResultCode.success && this.bindMechanism !== 'simple') this.link.securityLayerAllowed = true;
+    // Off by default: inside a layer no interceptor, limit or read filter can see the operations.
+    if (code === ResultCode.success && this.bindMechanism !== 'simple') {
+      this.saslBound = true;
+      this.link.securityLayerAllowed = this.env.config.allow_sasl_security_layer;
+    }
   }
 
   // ---- SASL security layer: from here on both directions are opaque and relayed as received ---------------
@@ -602,7 +609,16 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   // ---- ending -------------------------------------------------------------------------------------------
 
   private onClientFault(e: unknown): void {
-    if (e instanceof FrameError || e instanceof BerError) {
+    if (e instanceof FrameError && e.reason === 'notASequence' && this.saslBound) {
+      this.log.info(
+        { client: this.clientAddress },
+        'SASL security layer refused (allow_sasl_security_layer is off)',
+      );
+      this.closeWithNotice(
+        ResultCode.protocolError,
+        'SASL security layers are not relayed by this proxy; use TLS (StartTLS or ldaps) instead',
+      );
+    } else if (e instanceof FrameError || e instanceof BerError) {
       if (e instanceof FrameError && e.reason === 'tooLarge') metrics.pduLimitViolation('client');
       metrics.connectionRejected('protocol_error');
       this.log.info({ client: this.clientAddress, reason: e.message }, 'protocol error from client');

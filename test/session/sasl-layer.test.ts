@@ -13,6 +13,7 @@ import type { Slapd } from '../helpers/slapd.js';
 let slapd: Slapd;
 let proxy: ProxyServer;
 let proxyUrl: string;
+let strict: ProxyServer;
 
 before(async () => {
   slapd = await startSlapd();
@@ -28,14 +29,21 @@ olcAuthzRegexp: {0}"^uid=([^,]+),cn=[^,]+,cn=auth$" "uid=$1,${PEOPLE}"
 `,
   });
   assert.equal(r.code, 0, r.stderr);
-  const config = buildServeConfig({ listen: ['ldap://127.0.0.1:0'], backend: [slapd.url] }, {});
+  const config = buildServeConfig(
+    { listen: ['ldap://127.0.0.1:0'], backend: [slapd.url], allow_sasl_security_layer: true },
+    {},
+  );
   proxy = createProxyServer(config, { log: pino({ level: 'silent' }) });
   await proxy.start();
   proxyUrl = proxy.urls[0] as string;
+  const strictConfig = buildServeConfig({ listen: ['ldap://127.0.0.1:0'], backend: [slapd.url] }, {});
+  strict = createProxyServer(strictConfig, { log: pino({ level: 'silent' }) });
+  await strict.start();
 });
 
 after(async () => {
   await proxy?.shutdown(0);
+  await strict?.shutdown(0);
   await slapd?.destroy();
 });
 
@@ -88,4 +96,36 @@ test('DIGEST-MD5 without a layer (maxssf=0) stays BER and is framed as usual', a
 test('the proxy keeps serving other clients after layered sessions', async () => {
   const [direct, proxied] = await both('ldapsearch', ['-x', '-LLL', '-b', PEOPLE, '(uid=user3)', 'uid']);
   assert.equal(proxied, direct);
+});
+
+test('by default a security layer is refused: the session is closed, layer-free SASL still works', async () => {
+  const layered = await run('ldapwhoami', [
+    '-H',
+    strict.urls[0] as string,
+    '-Y',
+    'DIGEST-MD5',
+    '-U',
+    'user9',
+    '-w',
+    'pass9',
+    '-N',
+    '-O',
+    'minssf=56',
+  ]);
+  assert.notEqual(layered.code, 0, layered.stdout);
+  const plain = await run('ldapwhoami', [
+    '-H',
+    strict.urls[0] as string,
+    '-Y',
+    'DIGEST-MD5',
+    '-U',
+    'user9',
+    '-w',
+    'pass9',
+    '-N',
+    '-O',
+    'maxssf=0',
+  ]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(plain.stdout.trim(), `dn:uid=user9,${PEOPLE.toLowerCase()}`);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -160,4 +160,24 @@ test('auditLine caps long strings and keeps a fixed shape', () => {
   assert.equal(o.serial.length, 1025);
   assert.equal(o.latencyMs, -1);
   assert.ok(line.endsWith('}\n') && line.indexOf('\n') === line.length - 1);
+});
+
+test('audit reopen after rotation (SIGHUP) writes to a fresh file at the same path', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shrtok-audit-rot-'));
+  try {
+    const audit = new AuditLog(createLogger({ destination: capture().stream }));
+    const file = join(dir, 'audit.jsonl');
+    audit.open(file);
+    audit.record({ kind: 'bind', identification: 'before', result: 'success', latencyMs: 1 });
+    renameSync(file, `${file}.1`);
+    audit.reopen();
+    audit.record({ kind: 'bind', identification: 'after', result: 'failure', latencyMs: 1 });
+    audit.close();
+    assert.match(readFileSync(`${file}.1`, 'utf8'), /"identification":"before"/);
+    const fresh = readFileSync(file, 'utf8');
+    assert.match(fresh, /"identification":"after"/);
+    assert.doesNotMatch(fresh, /before/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

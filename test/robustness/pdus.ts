@@ -201,3 +201,70 @@ export function seedPdus(): Buffer[] {
     primitive(12, ProtocolOp.abandonRequest, Buffer.from([0x05])),
   ];
 }
+
+/** The verify extended operation (issue 5), by OID, so this file does not depend on src/verify. */
+const VERIFY_OID = '2.25.151240746369731152492527378165000953831.1';
+
+/**
+ * Requests that reach the verification interceptors: virtual binds (uid and serialNumber forms), the verify
+ * extended operation with passphrase and CMC values, WhoAmI, and writes carrying a token value.
+ */
+export function verificationSeeds(tokenValue: Buffer, cmcRequest: Buffer): Buffer[] {
+  const virtualBind = (id: number, name: string, password: string): Buffer =>
+    encodeBindRequest({
+      messageId: id,
+      version: 3,
+      name,
+      authentication: { kind: 'simple', password: Buffer.from(password) },
+    });
+  const verifyValue = (subject: Buffer, proofTag: number, proof: Buffer): Buffer => {
+    const w = new BerWriter(64);
+    w.startSequence().writeRaw(subject).writeOctetString(proof, proofTag).endSequence();
+    return w.toBuffer();
+  };
+  const ident = new BerWriter(16).writeOctetString('alice', 0x80).toBuffer();
+  const serial = new BerWriter(16).writeInteger(4660, 0x81).toBuffer();
+  return [
+    virtualBind(21, 'uid=alice,cn=shared-token', 'not-the-passphrase'),
+    virtualBind(22, 'serialNumber=4660,cn=shared-token', 'x'),
+    virtualBind(23, 'uid=nobody,cn=shared-token', ''),
+    encodeExtendedRequest({
+      messageId: 24,
+      requestName: VERIFY_OID,
+      requestValue: verifyValue(ident, 0x82, Buffer.from('wrong')),
+    }),
+    encodeExtendedRequest({
+      messageId: 25,
+      requestName: VERIFY_OID,
+      requestValue: verifyValue(serial, 0x83, cmcRequest),
+    }),
+    encodeExtendedRequest({
+      messageId: 26,
+      requestName: VERIFY_OID,
+      requestValue: verifyValue(Buffer.alloc(0), 0x83, cmcRequest),
+    }),
+    encodeAddRequest({
+      messageId: 27,
+      entry: `uid=fuzz-token,ou=Fuzz,${SUFFIX}`,
+      attributes: [
+        { type: 'objectClass', values: [Buffer.from('inetOrgPerson'), Buffer.from('extensibleObject')] },
+        { type: 'shrTok', values: [tokenValue] },
+      ],
+    }),
+    encodeModifyRequest({
+      messageId: 28,
+      object: `uid=user1,${PEOPLE}`,
+      changes: [{ operation: 2, modification: { type: 'shrTok;binary', values: [tokenValue] } }],
+    }),
+  ];
+}
+
+/** A simple bind that succeeds, as the verifier DN of the mutation run (uid=user1 / pass1). */
+export function verifierBind(messageId = 1): Buffer {
+  return encodeBindRequest({
+    messageId,
+    version: 3,
+    name: `uid=user1,${PEOPLE}`,
+    authentication: { kind: 'simple', password: Buffer.from('pass1') },
+  });
+}

@@ -44,7 +44,7 @@ async function replayAll(cases: { name: string; bytes: Buffer }[], workers = 4):
   );
   assert.deepEqual(failures.slice(0, 10), [], `${failures.length} case(s) failed`);
   assert.ok(proxy.alive, `the proxy exited: ${proxy.stderr.slice(-2000)}`);
-  return `${stats.cases} cases: ${stats.answered} answered, ${stats.closed} closed (${stats.resets} by reset); ${JSON.stringify(stats.byExpectation)}; slowest ${stats.slowestMs.toFixed(0)} ms`;
+  return `${stats.cases} cases: ${stats.answered} answered, ${stats.closed} closed (${stats.resets} by reset); ${JSON.stringify(stats.byExpectation)}; slowest ${stats.slowestMs.toFixed(0)} ms, ${stats.retried} met the deadline only when sent again`;
 }
 
 test('PDUs captured from ldap-utils pass through and are answered', async (t) => {

@@ -1,12 +1,18 @@
 // A bounded mutation run over real sockets (about 45 s, SHRTOK_FUZZ_SECONDS to change): mutations of PDUs
-// captured from ldap-utils, of PDUs built with the project's encoders and of the PROTOS cases, each on its
-// own connection through the real proxy to a real slapd. Every case must get a well-formed answer or a clean
+// captured from ldap-utils, of PDUs built with the project's encoders (including virtual binds, the verify
+// extended operation and token writes, so the verification interceptors decode them) and of the PROTOS
+// cases, each on its own connection through the real proxy, with verification on, to a real slapd. A third
+// of the cases first bind as the verifier DN, so bound-only paths and the larger PDU limit are reached. Every case must get a well-formed answer or a clean
 // close within the deadline; the proxy must stay up, its RSS flat and its descriptors back to the baseline.
 // The seed is printed: SHRTOK_FUZZ_SEED=<seed> replays the same sequence of cases.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSlapd } from '../helpers/slapd.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
+import { CERT_REPO, KEY_PEM, startTokenSlapd, token } from '../verify/fixtures.js';
 import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
 import { run, waitFor } from '../helpers/run.js';
@@ -14,7 +20,7 @@ import { loadCorpora } from '../helpers/corpora.js';
 import { captureLdapUtils } from './capture.js';
 import { fdCount, rssBytes } from './ldap-wire.js';
 import { mutate, seededRand } from './mutate.js';
-import { seedPdus } from './pdus.js';
+import { seedPdus, verificationSeeds, verifierBind } from './pdus.js';
 import { newStats, replayCase, runPool } from './replay.js';
 
 const SECONDS = Number(process.env.SHRTOK_FUZZ_SECONDS ?? 45);
@@ -22,14 +28,27 @@ const SEED = Number(process.env.SHRTOK_FUZZ_SEED ?? Date.now() % 2 ** 31);
 
 let slapd: Slapd;
 let proxy: ProxyProcess;
+let dir: string;
 
 before(async () => {
-  slapd = await startSlapd();
-  proxy = await startProxy({ backends: [slapd.url], extraArgs: ['--log-level', 'error'] });
+  slapd = await startTokenSlapd();
+  dir = mkdtempSync(join(tmpdir(), 'shrtok-fuzz-'));
+  writeFileSync(join(dir, 'svc.pw'), SERVICE_PASSWORD);
+  proxy = await startProxy({
+    backends: [slapd.url],
+    extraArgs: [
+      ...['--users-base', SUFFIX, '--cert-repository-base', CERT_REPO, '--key-pem', KEY_PEM],
+      ...['--service-bind-dn', SERVICE_DN, '--service-password-file', join(dir, 'svc.pw')],
+      ...['--verifier-dn', `uid=user1,${PEOPLE}`, '--allow-plaintext-virtual-bind'],
+      // Failed binds must not block the fuzzer's address, or the bind paths would stop being exercised.
+      ...['--client-max-failed-binds', '1000000000', '--log-level', 'error'],
+    ],
+  });
 });
 after(async () => {
   await proxy?.stop();
   await slapd?.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 test(
@@ -40,18 +59,25 @@ test(
     t.diagnostic(
       corpora.cases.length > 0 ? corpora.summary : `${corpora.summary} (captured and built PDUs only)`,
     );
+    const cmc = readFileSync(new URL('../fixtures/cmc/cmc/c01.der', import.meta.url));
     const seeds = [
       ...(await captureLdapUtils()),
       ...seedPdus(),
+      ...verificationSeeds(Buffer.from(token('t01').token, 'latin1'), cmc),
       ...corpora.cases.filter((c) => c.bytes.length < 8192).map((c) => c.bytes),
     ];
     const rand = seededRand(SEED);
     const pid = proxy.pid;
     const stats = newStats();
     const failures: string[] = [];
-    const nextCase = (): Buffer => mutate(seeds[rand() % seeds.length] as Buffer, rand, seeds);
+    const bind = verifierBind(0x7ffffff1);
+    const nextCase = (): Buffer => {
+      const m = mutate(seeds[rand() % seeds.length] as Buffer, rand, seeds);
+      return rand() % 3 === 0 ? Buffer.concat([bind, m]) : m;
+    };
     const one = async (bytes: Buffer): Promise<void> => {
-      const failure = await replayCase(proxy.port(), bytes, stats);
+      const mayBind = bytes.subarray(0, bind.length).equals(bind);
+      const failure = await replayCase(proxy.port(), bytes, stats, mayBind);
       if (failure && failures.length < 20)
         failures.push(`${failure}; input ${bytes.subarray(0, 96).toString('hex')}`);
     };
@@ -78,7 +104,7 @@ test(
     );
     t.diagnostic(
       `${stats.cases} cases: ${stats.answered} answered, ${stats.closed} closed (${stats.resets} by reset); ` +
-        `${JSON.stringify(stats.byExpectation)}; slowest ${stats.slowestMs.toFixed(0)} ms`,
+        `${JSON.stringify(stats.byExpectation)}; slowest ${stats.slowestMs.toFixed(0)} ms (${stats.slowest}), ${stats.overHalfDeadline} over half the deadline, ${stats.retried} met it only when sent again`,
     );
     assert.deepEqual(failures, [], `seed ${SEED}`);
     assert.ok(proxy.alive, `the proxy exited: ${proxy.stderr.slice(-2000)}`);

@@ -11,6 +11,8 @@ export const SENTINEL_ID = 0x7ffffff3;
 const SENTINEL = rootDseSearch(SENTINEL_ID);
 /** Default anonymous PDU limit of the proxy (slapd's sockbuf_max_incoming). */
 export const ANONYMOUS_PDU_LIMIT = 262143;
+/** Default PDU limit after a successful bind (sockbuf_max_incoming_auth). */
+export const BOUND_PDU_LIMIT = 4194303;
 export const CASE_DEADLINE_MS = Number(process.env.SHRTOK_CASE_DEADLINE_MS ?? 500);
 
 export interface CaseStats {
@@ -20,6 +22,12 @@ export interface CaseStats {
   resets: number;
   byExpectation: Record<Expectation, number>;
   slowestMs: number;
+  /** What the slowest case was, for the report. */
+  slowest: string;
+  /** Cases that took over half the deadline. */
+  overHalfDeadline: number;
+  /** Cases that missed the deadline once and met it when sent again. */
+  retried: number;
 }
 
 export function newStats(): CaseStats {
@@ -30,6 +38,9 @@ export function newStats(): CaseStats {
     resets: 0,
     byExpectation: { complete: 0, truncated: 0, invalid: 0 },
     slowestMs: 0,
+    slowest: '',
+    overHalfDeadline: 0,
+    retried: 0,
   };
 }
 
@@ -47,21 +58,46 @@ export function judge(expect: Expectation, r: ProbeResult): string | undefined {
   return undefined;
 }
 
-export async function replayCase(port: number, bytes: Buffer, stats: CaseStats): Promise<string | undefined> {
-  const expect = classify(bytes, ANONYMOUS_PDU_LIMIT);
-  const r = await probe(
-    port,
-    bytes,
-    expect === 'complete'
-      ? { sentinel: SENTINEL, sentinelId: SENTINEL_ID, deadlineMs: CASE_DEADLINE_MS }
-      : { finish: expect === 'truncated', deadlineMs: CASE_DEADLINE_MS },
-  );
+/**
+ * `mayBind`: the case starts with a bind that can succeed, so the proxy may apply the bound PDU limit to
+ * what follows (or not, depending on timing). When the two limits predict different outcomes, the case is
+ * ended with a half-close and only liveness and well-formedness are checked.
+ */
+export async function replayCase(
+  port: number,
+  bytes: Buffer,
+  stats: CaseStats,
+  mayBind = false,
+): Promise<string | undefined> {
+  let expect = classify(bytes, ANONYMOUS_PDU_LIMIT);
+  const ambiguous = mayBind && classify(bytes, BOUND_PDU_LIMIT) !== expect;
+  if (ambiguous) expect = 'truncated';
+  const send = (): Promise<ProbeResult> =>
+    probe(
+      port,
+      bytes,
+      expect === 'complete'
+        ? { sentinel: SENTINEL, sentinelId: SENTINEL_ID, deadlineMs: CASE_DEADLINE_MS }
+        : { finish: expect === 'truncated', deadlineMs: CASE_DEADLINE_MS },
+    );
+  let r = await send();
+  // A hang is a property of the input and happens again; a whole-machine stall (this box is shared: other
+  // suites and benchmarks run beside this one) hits every case in flight once. So a case that misses the
+  // deadline is sent once more on a new connection, and fails only if it misses it again.
+  if (r.outcome === 'deadline') {
+    r = await send();
+    if (r.outcome !== 'deadline') stats.retried++;
+  }
   stats.cases++;
   stats.byExpectation[expect]++;
   if (r.outcome === 'answered') stats.answered++;
   if (r.outcome === 'closed') stats.closed++;
   if (r.reset) stats.resets++;
-  stats.slowestMs = Math.max(stats.slowestMs, r.ms);
+  if (r.ms > stats.slowestMs) {
+    stats.slowestMs = r.ms;
+    stats.slowest = `${expect}/${r.outcome}: ${bytes.subarray(0, 48).toString('hex')}`;
+  }
+  if (r.ms > CASE_DEADLINE_MS / 2) stats.overHalfDeadline++;
   return judge(expect, r);
 }
 

@@ -13,6 +13,9 @@ const ENTRY_CHANGE_OID = '2.16.840.1.113730.3.4.7';
 
 export type WatchMechanism = 'syncrepl' | 'psearch';
 
+/** Results that end a subscription for good: no such base, not allowed, control not supported there. */
+const REFUSALS = new Set([12, 32, 50, 53]);
+
 export interface DirectoryChange {
   dn: string;
   /** The DN before a rename, when the server says (persistent search). */
@@ -36,7 +39,8 @@ export interface ChangeWatcherOptions extends RawConnectOptions {
 }
 
 /**
- * Events: 'change' (DirectoryChange), 'deletedUuids' (string[]), 'up' (mechanism), 'down' (reason string).
+ * Events: 'change' (DirectoryChange), 'deletedUuids' (string[]), 'up' (mechanism), 'down' (reason string),
+ * 'refused' ({ base, code }: the server will not run the subscription there; the watcher stops).
  * While not `active`, changes may be missed: the owner must not trust cached entries beyond a direct read.
  */
 export class ChangeWatcher extends EventEmitter {
@@ -156,8 +160,18 @@ export class ChangeWatcher extends EventEmitter {
       this.onSyncInfo(base, m);
     } else if (m.op.tag === Op.searchResDone) {
       // A persist search never ends on its own: the server refused or dropped it.
+      const code = decodeResult(m.op).code;
+      if (REFUSALS.has(code)) {
+        // Asking again would be refused again: stop, so the owner reads the directory instead.
+        this.emit('refused', { base, code });
+        const conn = this.conn;
+        this.stopped = true;
+        this.lost(`subscription refused for ${base} (result ${code})`);
+        conn?.close();
+        return;
+      }
       // e-syncRefreshRequired (4096): the cookie is too old, start over with a full refresh.
-      if (decodeResult(m.op).code === 4096) this.cookies.delete(base);
+      if (code === 4096) this.cookies.delete(base);
       this.conn?.close();
     }
   }

@@ -132,6 +132,12 @@ export async function startVerification(
         ),
       );
       w.on('up', () => log.info({ mechanism }, 'change subscription active'));
+      w.on('refused', (r: { base: string; code: number }) =>
+        log.warn(
+          { base: r.base, resultCode: r.code },
+          'change subscription refused by the backend; the ttl cache now reads the directory on every verification',
+        ),
+      );
       log.info({ mechanism, bases }, 'change subscription started');
     } catch (e) {
       w.close();

@@ -6,7 +6,7 @@ import { ChangeWatcher } from '../../src/directory/index.js';
 import type { DirectoryChange } from '../../src/directory/index.js';
 import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
-import { freePort, waitFor } from '../helpers/run.js';
+import { freePort, sleep, waitFor } from '../helpers/run.js';
 import { ldapAdd, setToken, startTokenSlapd, token } from '../verify/fixtures.js';
 
 describe('change watcher (RFC 4533 refreshAndPersist on a real slapd with syncprov)', () => {
@@ -133,5 +133,29 @@ test('a backend that accepts but never answers makes start() fail in time, not h
   } finally {
     w.close();
     silent.close();
+  }
+});
+
+test('a base the server refuses to watch stops the watcher instead of resubscribing in a loop', async () => {
+  const slapd = await startTokenSlapd();
+  const w = new ChangeWatcher({
+    url: slapd.url,
+    bindDn: SERVICE_DN,
+    password: Buffer.from(SERVICE_PASSWORD),
+    bases: [PEOPLE, 'ou=missing,dc=example,dc=com'],
+    reconnectDelayMs: 50,
+  });
+  const refused: { base: string; code: number }[] = [];
+  w.on('refused', (r: { base: string; code: number }) => refused.push(r));
+  try {
+    await w.start();
+    await waitFor(async () => Promise.resolve(refused.length > 0), 5000, 'refusal');
+    assert.deepEqual(refused, [{ base: 'ou=missing,dc=example,dc=com', code: 32 }]);
+    await sleep(300);
+    assert.equal(w.active, false);
+    assert.equal(refused.length, 1, 'no resubscription');
+  } finally {
+    w.close();
+    await slapd.destroy();
   }
 });

@@ -15,6 +15,7 @@ import {
 } from '../ldap/index.js';
 import type { Attribute } from '../ldap/index.js';
 import { BerReader } from '../ber/index.js';
+import { berCodec } from '../directory/index.js';
 import { FORWARD, PASS, answer, forward, respond } from '../session/index.js';
 import type {
   InterceptDecision,
@@ -195,9 +196,20 @@ export function tokenGuardInterceptors(o: TokenGuardOptions): Interceptor[] {
   const reads: Interceptor = {
     name: 'token-read-filter',
     opTags: [ProtocolOp.searchRequest],
-    intercept(_req, session) {
+    intercept(req, session) {
       const state = session.bindState;
       if (state.kind === 'backend' && readers.has(normalizeDn(state.dn))) return PASS;
+      // A filter on the token attributes answers questions about values the results hide
+      // ((metaInfo=*MIIB*) and so on, one character at a time): token readers only.
+      if (filterNamesTokens(req.frame)) {
+        return respond(
+          answer(
+            req,
+            ResultCode.insufficientAccessRights,
+            'filters on shrTok and metaInfo are reserved for token readers',
+          ),
+        );
+      }
       return forward({ observe: filter });
     },
   };
@@ -210,6 +222,24 @@ function isRevShrTok(v: Buffer): boolean {
     v.length >= REV_SHR_TOK_PREFIX.length &&
     v.toString('latin1', 0, REV_SHR_TOK_PREFIX.length).toLowerCase() === 'revshrtok:'
   );
+}
+
+const FILTER_NEEDLES = ['shrtok', 'metainfo', '2.16.840.1.117370.3.1.123'].map((n) =>
+  Buffer.from(n, 'latin1'),
+);
+
+/** Whether a SearchRequest's filter mentions shrTok or metaInfo (by name or OID) or a revShrTok: value. */
+function filterNamesTokens(frame: Buffer): boolean {
+  // Cheap test first: most searches do not contain the bytes anywhere.
+  if (!FILTER_NEEDLES.some((n) => includesAsciiCaseless(frame, n))) return false;
+  const env = decodeEnvelope(frame);
+  // SearchRequest: baseObject, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes
+  const op = berCodec.readTlv(env.op, 0);
+  let index = 0;
+  for (const el of berCodec.children(op.value)) {
+    if (index++ === 6) return FILTER_NEEDLES.some((n) => includesAsciiCaseless(el.value, n));
+  }
+  return false;
 }
 
 /** The entry a delete or modDN names. */

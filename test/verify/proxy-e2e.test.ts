@@ -209,6 +209,20 @@ describe('shared-token verification through the proxy', () => {
     );
     assert.match(rec.stdout, /^metaInfo: requestId:4097$/m);
     assert.doesNotMatch(rec.stdout, /revShrTok/i);
+    // Filters that would probe the hidden values are refused for non-readers, allowed for readers.
+    const probe = (filter: string, who: string[] = []) =>
+      run('ldapsearch', ['-x', '-ZZ', '-LLL', '-H', url, ...who, '-b', SUFFIX, filter, 'cn'], { env: env() });
+    for (const f of [
+      '(metaInfo=*MIIB*)',
+      '(shrTok=*)',
+      '(&(uid=alice)(SHRTOK=*))',
+      '(2.16.840.1.117370.3.1.123=*)',
+    ]) {
+      const r = await probe(f);
+      assert.equal(r.code, 50, `${f}: ${r.stderr}`);
+    }
+    assert.equal((await probe('(shrTok=*)', ['-D', ADMIN_DN, '-w', ADMIN_PASSWORD])).code, 0);
+    assert.equal((await probe('(uid=alice)')).code, 0);
   });
 
   test('the verify extended operation from python-ldap: passphrases and every CMC vector', async () => {

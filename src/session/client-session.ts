@@ -74,7 +74,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   readonly clientAddress: string;
   readonly clientPort: number;
   readonly listener: string;
-  readonly log: Logger;
+  private sessionLog: Logger | undefined;
   tls: boolean;
   bindState: BindState = ANONYMOUS;
 
@@ -123,7 +123,6 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     this.listenerIndex = env.config.listen.indexOf(env.listener);
     this.clientAddress = origin.address ?? socket.remoteAddress ?? '';
     this.clientPort = origin.port ?? socket.remotePort ?? 0;
-    this.log = env.log.child({ session: this.id });
     this.reader = new FrameReader(env.config.max_pdu_bytes_anonymous);
     this.maxOutstanding = env.config.max_outstanding_anonymous;
     this.link = new BackendLink(env.pool, this);
@@ -133,6 +132,11 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
       this.onClientData(origin.initialData);
     // A socket paused while its PROXY header was read flows again here (unless the session is busy).
     if (!this.busy && !this.clientPaused && !this.closed) socket.resume();
+  }
+
+  /** Created on first use: most sessions never log, and a child logger per connection is not free. */
+  get log(): Logger {
+    return (this.sessionLog ??= this.env.log.child({ session: this.id }));
   }
 
   get outstandingCount(): number {

@@ -14,6 +14,10 @@ export const VERIFY_OID = '2.25.151240746369731152492527378165000953831.1';
 /** Limits the value before any decoding: a CMC request is a few KB; this leaves room for large keys. */
 export const MAX_VERIFY_REQUEST_BYTES = 256 * 1024;
 
+/** Longest identification (bytes) and serialNumber (INTEGER content bytes; RFC 5280 allows 20) accepted. */
+export const MAX_IDENTIFICATION_BYTES = 1024;
+export const MAX_SERIAL_BYTES = 64;
+
 const Tag = {
   identification: 0x80,
   serialNumber: 0x81,
@@ -49,11 +53,14 @@ export function decodeVerifyRequest(value: Buffer | undefined): VerifyRequest {
     let i = 0;
     const first = fields[0];
     if (first?.tag === Tag.identification) {
+      if (first.value.length > MAX_IDENTIFICATION_BYTES)
+        throw new VerifyProtocolError('identification is too long');
       const identification = decodeUtf8(first.value);
       if (identification.length === 0) throw new VerifyProtocolError('identification is empty');
       subject = { identification };
       i = 1;
     } else if (first?.tag === Tag.serialNumber) {
+      if (first.value.length > MAX_SERIAL_BYTES) throw new VerifyProtocolError('serialNumber is too long');
       const serial = decodeInteger(first.value, true);
       if (serial < 0n) throw new VerifyProtocolError('serialNumber is negative');
       subject = { serial: serial.toString(10) };

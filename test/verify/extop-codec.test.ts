@@ -69,6 +69,16 @@ test('malformed VerifyRequest values are protocol errors', () => {
     assert.throws(() => decodeVerifyRequest(hex(b)), VerifyProtocolError, b);
   }
   assert.throws(() => decodeVerifyRequest(undefined), VerifyProtocolError);
+  const longSerial = encodeVerifyRequest({
+    subject: { serial: (1n << 1000n).toString() },
+    passphrase: Buffer.from('x'),
+  });
+  assert.throws(() => decodeVerifyRequest(longSerial), /serialNumber is too long/);
+  const longId = encodeVerifyRequest({
+    subject: { identification: 'a'.repeat(1025) },
+    passphrase: Buffer.from('x'),
+  });
+  assert.throws(() => decodeVerifyRequest(longId), /identification is too long/);
   assert.throws(() => decodeVerifyRequest(Buffer.alloc(300 * 1024, 0x30)), /too large/);
 });
 

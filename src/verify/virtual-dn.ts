@@ -2,6 +2,15 @@
 
 export const DEFAULT_VIRTUAL_SUFFIX = 'cn=shared-token';
 
+/**
+ * Longest identification and serial accepted in a virtual DN. Anything longer is invalid at once: each
+ * failed bind's identity is kept in the lockout table (up to 100,000 of them), and a 200,000-digit serial
+ * costs ~100 ms of BigInt work, so unbounded values let one anonymous client pin memory and stall the proxy.
+ * Dogtag serials are at most 128 bits (39 digits); uids are short.
+ */
+export const MAX_IDENTIFICATION_CHARS = 256;
+export const MAX_SERIAL_DIGITS = 64;
+
 export type VirtualDn =
   /** Not under the virtual suffix: the bind goes to the backend. */
   | { kind: 'none' }
@@ -145,9 +154,14 @@ export class VirtualDnParser {
     const { type, value } = rdn[0]!;
     const t = type.toLowerCase();
     if ((t === 'uid' || t === '0.9.2342.19200300.100.1.1') && value.length > 0) {
+      if (value.length > MAX_IDENTIFICATION_CHARS) return { kind: 'invalid' };
       return { kind: 'uid', identification: value };
     }
-    if ((t === 'serialnumber' || t === '2.5.4.5') && /^\d+$/.test(value)) {
+    if (
+      (t === 'serialnumber' || t === '2.5.4.5') &&
+      value.length <= MAX_SERIAL_DIGITS &&
+      /^\d+$/.test(value)
+    ) {
       return { kind: 'serial', serial: BigInt(value).toString(10) };
     }
     return { kind: 'invalid' };

@@ -165,5 +165,10 @@ test(
       assert.ok(countOf(p, 0) < countOf(p, 52), `${p}: more successes than unavailable answers`);
     await waitFor(() => fdCount(proxy.pid) <= fds0, 10_000, 'proxy descriptors back to the baseline');
     assert.ok(proxy.alive);
+    // Debug logs of the whole outage: no PIN, passphrase or service password in them.
+    const oldPin = '1234-test';
+    for (const secret of [oldPin, hsm.pin, passphrase.toString('utf8'), SERVICE_PASSWORD])
+      assert.ok(!proxy.stderr.includes(secret), 'a secret appears in the proxy log');
+    t.diagnostic(`${proxy.stderr.split('\n').length} log lines checked for secrets`);
   },
 );

@@ -140,6 +140,7 @@ test(
     }
     c.close();
     assert.equal(answers.size, 1, 'the three kinds got different answers');
+    assert.ok(!proxy.stderr.includes('not-the-passphrase'), 'a tried passphrase appears in the proxy log');
 
     const kinds = Object.keys(samples) as Kind[];
     const trimmed = Object.fromEntries(kinds.map((k) => [k, trimSlowest(samples[k], 0.05)])) as Record<

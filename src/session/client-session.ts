@@ -210,7 +210,30 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
       this.clientPaused = true;
       this.socket.pause();
     }
+    // A PDU must arrive in full within the idle timeout, or a client dripping bytes would never be idle.
+    if (this.env.config.idle_timeout_ms > 0) {
+      if (!reader.hasPendingBytes) this.clearPduTimer();
+      else if (this.pduTimer === null)
+        this.pduTimer = setTimeout(this.onPduTimeout, this.env.config.idle_timeout_ms);
+    }
   }
+
+  private pduTimer: NodeJS.Timeout | null = null;
+
+  private clearPduTimer(): void {
+    if (this.pduTimer === null) return;
+    clearTimeout(this.pduTimer);
+    this.pduTimer = null;
+  }
+
+  private readonly onPduTimeout = (): void => {
+    this.pduTimer = null;
+    if (this.link.raw) return;
+    this.closeWithNotice(
+      ResultCode.protocolError,
+      `a PDU was not received in full within ${this.env.config.idle_timeout_ms} ms`,
+    );
+  };
 
   private resumeReading(): void {
     this.busy = false;
@@ -431,10 +454,17 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     this.socket = secure;
     this.out.sink = secure;
     this.attachClient(secure);
-    const handshakeFailed = (): void => metrics.connectionRejected('tls_failure');
+    // A client that rejects the certificate may just close: an error or a close before 'secure' is a failure.
+    const handshakeFailed = (): void => {
+      secure.off('error', handshakeFailed);
+      secure.off('close', handshakeFailed);
+      metrics.connectionRejected('tls_failure');
+    };
     secure.once('error', handshakeFailed);
+    secure.once('close', handshakeFailed);
     secure.once('secure', () => {
       secure.off('error', handshakeFailed);
+      secure.off('close', handshakeFailed);
       metrics.connectionUpgraded(this.listenerIndex);
       this.tls = true;
       this.resumeReading();
@@ -693,6 +723,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.clearPduTimer();
     for (const id of [...this.observers.keys()]) this.endObserver(id, 'closed');
     this.waiting = [];
     this.heldChunks = [];

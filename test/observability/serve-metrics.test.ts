@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProxy, PROXY_BIN, REPO_ROOT } from '../helpers/proxy.js';
 import { freePort, run, waitFor } from '../helpers/run.js';
+import { makeTestPki } from '../helpers/tls.js';
 import { ADMIN_DN, PEOPLE, startSlapd } from '../helpers/slapd.js';
 import { assertDeployNamesIn } from './deploy-names.js';
 import { find, parseExposition } from './exposition.js';
@@ -158,4 +159,71 @@ test('serve refuses a bad --metrics-listen with a one-line error naming the flag
   const help = await run(process.execPath, [PROXY_BIN, 'serve', '--help'], { cwd: REPO_ROOT });
   for (const flag of ['--metrics-listen HOST:PORT', '--log-level LEVEL', '--audit-log FILE'])
     assert.ok(help.stdout.includes(flag), flag);
+});
+
+test('rejected connections are counted by reason: limit and TLS failures (ldaps:// and after StartTLS)', async () => {
+  const slapd = await startSlapd();
+  const pki = await makeTestPki();
+  const metricsPort = await freePort();
+  const proxy = await startProxy({
+    backends: [slapd.url],
+    listen: ['ldap', 'ldaps'],
+    tlsCertPath: pki.certPath,
+    tlsKeyPath: pki.keyPath,
+    extraArgs: ['--metrics-listen', `127.0.0.1:${metricsPort}`, '--max-connections', '1'],
+  });
+  const held = connect(proxy.port('ldap'), '127.0.0.1');
+  try {
+    await new Promise((r) => held.once('connect', r));
+    await waitFor(
+      async () => sum(await scrape(metricsPort), 'shrtok_client_connections_open') === 1,
+      5000,
+      'one open',
+    );
+    // Over the limit: told unavailable and closed.
+    const refused = await run('ldapsearch', ['-x', '-LLL', '-H', proxy.url('ldap'), '-b', '', '-s', 'base']);
+    assert.notEqual(refused.code, 0);
+    held.destroy();
+    await waitFor(
+      async () => sum(await scrape(metricsPort), 'shrtok_client_connections_open') === 0,
+      5000,
+      'closed',
+    );
+    // Plain text on the ldaps:// port, then a StartTLS client that does not trust the proxy certificate.
+    await new Promise<void>((resolve) => {
+      const s = connect(proxy.port('ldaps'), '127.0.0.1', () => s.write('not a TLS client hello\r\n\r\n'));
+      s.on('error', () => undefined);
+      s.on('close', () => resolve());
+    });
+    // StartTLS accepted, then bytes that are not a TLS handshake. (A client that rejects the certificate
+    // after a TLS 1.3 handshake is invisible to the server: its 'secure' event has already fired.)
+    await new Promise<void>((resolve) => {
+      const oid = Buffer.from('1.3.6.1.4.1.1466.20037');
+      const startTls = Buffer.concat([
+        Buffer.from([0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16]),
+        oid,
+      ]);
+      const s = connect(proxy.port('ldap'), '127.0.0.1', () => s.write(startTls));
+      s.once('data', () => s.write('still plain text after StartTLS\r\n\r\n'));
+      s.on('error', () => undefined);
+      s.on('close', () => resolve());
+    });
+    await waitFor(
+      async () =>
+        sum(await scrape(metricsPort), 'shrtok_client_connections_rejected_total', {
+          reason: 'tls_failure',
+        }) === 2,
+      5000,
+      'two TLS failures counted',
+    );
+    const exp = await scrape(metricsPort);
+    assert.equal(sum(exp, 'shrtok_client_connections_rejected_total', { reason: 'limit' }), 1);
+    assert.equal(sum(exp, 'shrtok_client_connections_rejected_total', { reason: 'protocol_error' }), 0);
+    assert.equal(sum(exp, 'shrtok_client_connections_accepted_total', { listener: '0', tls: 'false' }), 2);
+  } finally {
+    held.destroy();
+    await proxy.stop();
+    await slapd.destroy();
+    pki.destroy();
+  }
 });

@@ -97,7 +97,7 @@ export const SERVE_SETTINGS = [
     key: 'idle_timeout_ms',
     type: 'int',
     valueName: 'MS',
-    help: 'close a connection with no operation in progress after this long idle (0: never)',
+    help: 'close a connection with no operation in progress after this long idle, and one whose PDU takes longer to arrive (0: never)',
     default: 0,
     min: 0,
     max: INT32_MAX,

@@ -145,6 +145,20 @@ test('idle_timeout_ms: an idle connection is told and closed; one with an operat
   busy.destroy();
 });
 
+test('idle_timeout_ms also bounds the time one PDU may take to arrive (a client dripping bytes)', async () => {
+  const { port } = await startProxy({ idle_timeout_ms: 300 });
+  const c = await WireClient.open(port);
+  const pdu = encodeExtendedRequest({ messageId: 1, requestName: Oid.whoAmI });
+  for (let i = 0; i < pdu.length - 1 && !c.closed; i++) {
+    c.write(pdu.subarray(i, i + 1));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const n = noticeOf((await c.next())?.frame);
+  assert.equal(n.code, ResultCode.protocolError);
+  assert.match(n.message, /not received in full within 300 ms/);
+  await c.waitClosed();
+});
+
 test('several backends: a closed first backend is marked down and the second serves', async () => {
   const dead = `ldap://127.0.0.1:${await freePort()}`;
   const { server, port } = await startProxy({ backend: [dead, slapd.url], backend_down_ms: 60_000 });

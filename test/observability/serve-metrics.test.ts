@@ -156,6 +156,12 @@ test('serve refuses a bad --metrics-listen with a one-line error naming the flag
     r.stderr,
     'shrtok-proxy: flag --metrics-listen: "nonsense" is not HOST:PORT (e.g. 127.0.0.1:9464)\n',
   );
+  const level = await run(process.execPath, [PROXY_BIN, 'serve', '--log-level', 'loud'], { cwd: REPO_ROOT });
+  assert.equal(level.code, 2);
+  assert.match(
+    level.stderr,
+    /^shrtok-proxy: flag --log-level: "loud" is not one of fatal, error, warn, info, debug, trace, silent\n$/,
+  );
   const help = await run(process.execPath, [PROXY_BIN, 'serve', '--help'], { cwd: REPO_ROOT });
   for (const flag of ['--metrics-listen HOST:PORT', '--log-level LEVEL', '--audit-log FILE'])
     assert.ok(help.stdout.includes(flag), flag);
@@ -170,7 +176,14 @@ test('rejected connections are counted by reason: limit and TLS failures (ldaps:
     listen: ['ldap', 'ldaps'],
     tlsCertPath: pki.certPath,
     tlsKeyPath: pki.keyPath,
-    extraArgs: ['--metrics-listen', `127.0.0.1:${metricsPort}`, '--max-connections', '1'],
+    extraArgs: [
+      '--metrics-listen',
+      `127.0.0.1:${metricsPort}`,
+      '--max-connections',
+      '1',
+      '--log-level',
+      'debug',
+    ],
   });
   const held = connect(proxy.port('ldap'), '127.0.0.1');
   try {
@@ -220,6 +233,8 @@ test('rejected connections are counted by reason: limit and TLS failures (ldaps:
     assert.equal(sum(exp, 'shrtok_client_connections_rejected_total', { reason: 'limit' }), 1);
     assert.equal(sum(exp, 'shrtok_client_connections_rejected_total', { reason: 'protocol_error' }), 0);
     assert.equal(sum(exp, 'shrtok_client_connections_accepted_total', { listener: '0', tls: 'false' }), 2);
+    // --log-level debug: JSON lines on stderr include the debug-level handshake failure.
+    assert.ok(proxy.logs().some((l) => l.level === 'debug' && l.msg === 'TLS handshake failed'));
   } finally {
     held.destroy();
     await proxy.stop();

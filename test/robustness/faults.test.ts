@@ -210,3 +210,40 @@ test(
     }
   },
 );
+
+test('a backend that accepts and resets at once: the client is told (52) and closed, nothing hangs', async (t) => {
+  const a = await faultProxy();
+  await a.setAcceptMode('reset');
+  const proxy = await proxyTo([a.url]);
+  const c = await LdapClient.open(proxy.port());
+  const id = c.id();
+  const t0 = performance.now();
+  const r = await c.sendWithin(id, rootDseSearch(id), 8000, 'search on a resetting backend');
+  t.diagnostic(`${r.kind} (notice ${c.notice}) after ${(performance.now() - t0).toFixed(0)} ms`);
+  // Either answered unavailable (the connect failed) or told by a Notice of Disconnection and closed.
+  assert.ok(
+    (r.kind === 'response' && r.message.resultCode === 52) || (r.kind === 'closed' && c.notice === 52),
+    JSON.stringify({ kind: r.kind, notice: c.notice }),
+  );
+  c.close();
+});
+
+test('a backend that accepts and resets at once is marked down; the second backend takes new clients', async () => {
+  const a = await faultProxy();
+  const b = await faultProxy();
+  await a.setAcceptMode('reset');
+  const proxy = await proxyTo([a.url, b.url]);
+  const results: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const c = await LdapClient.open(proxy.port());
+    try {
+      await c.ping(5000);
+      results.push('ok');
+    } catch (e) {
+      results.push((e as Error).message);
+    } finally {
+      c.close();
+    }
+  }
+  assert.deepEqual(results.slice(1), ['ok', 'ok'], `clients after the first: ${results.join('; ')}`);
+});

@@ -121,6 +121,15 @@ export const SERVE_SETTINGS = [
     max: INT32_MAX,
   },
   {
+    key: 'backend_operation_timeout_ms',
+    type: 'int',
+    valueName: 'MS',
+    help: 'answer unavailable (52) and mark the backend down when it sends nothing for an operation this long; a search stops waiting at its first entry (0: never; keep 0 for persistent searches that start silent)',
+    default: 0,
+    min: 0,
+    max: INT32_MAX,
+  },
+  {
     key: 'backend_down_ms',
     type: 'int',
     valueName: 'MS',

@@ -37,6 +37,7 @@ import type {
   SessionContext,
 } from './interceptor.js';
 import type { ListenerTls } from './tls-context.js';
+import { OperationDeadline } from './operation-deadline.js';
 import { metrics, NO_RESULT, peekResultCode } from '../metrics/index.js';
 
 export interface SessionEnv {
@@ -106,6 +107,8 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
   private backendWasReady = false;
   private backendNoticeSeen = false;
   private draining = false;
+  /** Present when backend_operation_timeout_ms is set. */
+  private readonly deadline: OperationDeadline | null;
   /** The last bind was a successful SASL bind (a security layer may follow). */
   private saslBound = false;
   closed = false;
@@ -126,6 +129,9 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     this.reader = new FrameReader(env.config.max_pdu_bytes_anonymous);
     this.maxOutstanding = env.config.max_outstanding_anonymous;
     this.link = new BackendLink(env.pool, this);
+    const opTimeout = env.config.backend_operation_timeout_ms;
+    this.deadline =
+      opTimeout > 0 ? new OperationDeadline(opTimeout, (expired) => this.backendTooSlow(expired)) : null;
     this.attachClient(socket);
     this.link.connect();
     if (origin.initialData !== undefined && origin.initialData.length > 0)
@@ -366,6 +372,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
       }
       this.outstanding.set(messageId, this.requestStart);
       if (opTag === ProtocolOp.bindRequest) this.bindStarted(frame, messageId);
+      if (this.deadline !== null) this.deadline.started(messageId, opTag);
     }
     if (observer !== null) this.observers.set(messageId, observer);
     if (this.rewriter !== null) frame = this.rewriter(frame, messageId, opTag, this);
@@ -406,6 +413,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
 
   private abandoned(target: number): void {
     this.outstanding.delete(target);
+    this.deadline?.answered(target);
     if (target === this.bindId) this.bindId = -1;
     const obs = this.observers.get(target);
     if (obs) {
@@ -496,7 +504,9 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     const message = 'no directory server is available';
     this.socket.cork();
     for (const q of waiting) {
-      this.outstanding.delete(q.messageId);
+      // Not outstanding: abandon/unbind (no response), or already answered (operation deadline).
+      if (!this.outstanding.delete(q.messageId)) continue;
+      this.deadline?.answered(q.messageId);
       this.endObserver(q.messageId, 'backendLost');
       this.answerLocally(q.messageId, q.opTag, ResultCode.unavailable, message);
     }
@@ -535,6 +545,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     }
     let out: Buffer | null = frame;
     const final = IS_FINAL_RESPONSE[opTag] === 1;
+    if (this.deadline !== null) this.deadline.answered(messageId);
     // Before the observer, so an observer that sets the bind state itself (virtual bind) has the last word.
     if (final && messageId === this.bindId && opTag === ProtocolOp.bindResponse) this.bindFinished(frame);
     if (this.observers.size !== 0) {
@@ -612,6 +623,32 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     if (!this.backendPaused && this.socket.writableNeedDrain) {
       this.backendPaused = true;
       this.link.pause();
+    }
+  }
+
+  /**
+   * Operations the backend sent nothing for within backend_operation_timeout_ms: each is answered with
+   * unavailable, and the backend is marked down so new connections try the next one.
+   */
+  private backendTooSlow(expired: { messageId: number; opTag: number }[]): void {
+    if (this.closed) return;
+    const ms = this.env.config.backend_operation_timeout_ms;
+    const backend = this.link.backend;
+    this.log.warn(
+      { backend: backend?.url.text, operations: expired.length, timeoutMs: ms },
+      'backend did not answer in time',
+    );
+    if (backend) this.env.pool.markDown(backend, `no answer within ${ms} ms`);
+    for (const { messageId, opTag } of expired) {
+      if (!this.outstanding.delete(messageId)) continue;
+      if (messageId === this.bindId) this.bindId = -1;
+      this.endObserver(messageId, 'backendLost');
+      this.answerLocally(
+        messageId,
+        opTag,
+        ResultCode.unavailable,
+        `the directory server did not answer within ${ms} ms`,
+      );
     }
   }
 
@@ -724,6 +761,7 @@ export class ClientSession implements SessionContext, BackendLinkOwner {
     if (this.finished) return;
     this.finished = true;
     this.clearPduTimer();
+    this.deadline?.stop();
     for (const id of [...this.observers.keys()]) this.endObserver(id, 'closed');
     this.waiting = [];
     this.heldChunks = [];

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
@@ -331,4 +331,38 @@ test('reload: new backends and limits apply to new connections; a listener chang
   );
   assert.throws(() => server.reload(broken), /ENOENT/);
   assert.deepEqual(server.config.backend, [slapd.url], 'a failed reload changes nothing');
+});
+
+test('backend_operation_timeout_ms: a silent backend gets the operation answered with 52 and is marked down', async () => {
+  const silent = createNetServer((sock) => {
+    sock.on('data', () => undefined); // accepts and reads, never answers
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const silentUrl = `ldap://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  try {
+    const { server, port } = await startProxy({ backend: [silentUrl], backend_operation_timeout_ms: 300 });
+    const c = await WireClient.open(port);
+    c.write(encodeExtendedRequest({ messageId: 5, requestName: Oid.whoAmI }));
+    const res = decodeExtendedResponse((await c.until(5, ProtocolOp.extendedResp)).pop()!.frame);
+    assert.equal(res.resultCode, ResultCode.unavailable);
+    assert.match(res.diagnosticMessage, /did not answer within 300 ms/);
+    c.destroy();
+    assert.ok((server.pool.backends[0]?.downUntil ?? 0) > Date.now(), 'the silent backend is marked down');
+  } finally {
+    silent.close();
+  }
+});
+
+test('backend_operation_timeout_ms: a persistent search that has started answering is not cut off', async () => {
+  const { port } = await startProxy({ backend_operation_timeout_ms: 300 });
+  const c = await WireClient.open(port);
+  c.write(persistentSearch(1));
+  await awaitEntry(c, 'user13'); // refresh phase: the search has answered
+  // Silent for longer than the limit, then a change arrives on the same search.
+  await new Promise((r) => setTimeout(r, 700));
+  await setDescription('user14', 'after a quiet period');
+  await awaitEntry(c, 'user14');
+  assert.equal(c.closed, false);
+  c.destroy();
 });

@@ -105,7 +105,7 @@ export const command: Command = {
     }
     let health: HealthServer | undefined;
     if (metricsAt) {
-      readiness.register('backend', backendCheck(server.pool));
+      readiness.register('backend', backendCheck(server.pool, 1500, metrics));
       if (config.require_schema) readiness.register('schema', schemaReadiness(config), { timeoutMs: 4000 });
       try {
         health = await startHealthServer({ ...metricsAt, metrics, readiness });
@@ -122,11 +122,15 @@ export const command: Command = {
     if (config.pid_file) writeFileSync(config.pid_file, `${process.pid}\n`);
     for (const url of urls) process.stdout.write(`listening ${url}\n`);
     if (health) process.stdout.write(`metrics http://${urlHost(health.host)}:${health.port}/metrics\n`);
+    // Without client traffic nothing would notice a dead backend or HSM: probe every 15 s for the gauges.
+    const probe = health ? setInterval(() => void readiness.evaluate(), 15_000) : undefined;
+    probe?.unref();
     return new Promise<number>((resolve) => {
       const stop = (signal: string): void => {
         server.log.info({ signal }, 'shutting down');
         void server.shutdown().then(async () => {
           await verification?.close();
+          clearInterval(probe);
           await health?.close();
           audit.close();
           if (config.pid_file) rmSync(config.pid_file, { force: true });

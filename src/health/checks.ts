@@ -5,10 +5,12 @@ import type { BackendPool } from '../backend/index.js';
 import type { Client } from 'ldapts';
 import { checkSchema } from '../schema/index.js';
 import type { KeyProvider } from '../keys/provider.js';
+import type { Metrics } from '../metrics/index.js';
 import type { CheckOutcome, ReadinessCheck } from './readiness.js';
 
-/** Ready when at least one configured backend accepts a connection (and its TLS verifies). */
-export function backendCheck(pool: BackendPool, timeoutMs = 1500): ReadinessCheck {
+/** Ready when at least one configured backend accepts a connection (and its TLS verifies). With
+ *  `metrics`, each probe also sets shrtok_backend_up, so the gauge is fresh without client traffic. */
+export function backendCheck(pool: BackendPool, timeoutMs = 1500, metrics?: Metrics): ReadinessCheck {
   return async (): Promise<CheckOutcome> => {
     const attempts = pool.backends.map(async (backend, index) => {
       try {
@@ -18,8 +20,10 @@ export function backendCheck(pool: BackendPool, timeoutMs = 1500): ReadinessChec
           ca: pool.ca,
         });
         sock.destroy();
+        metrics?.backendUp(index, true);
         return { index, ok: true, reason: '' };
       } catch (e) {
+        metrics?.backendUp(index, false);
         return { index, ok: false, reason: e instanceof Error ? e.message : 'error' };
       }
     });

@@ -119,6 +119,8 @@ test('serve --metrics-listen: health, readiness, traffic metrics and the deploye
       ['backend'],
     );
     assert.match(body.missing[0]!.detail, /^no backend answers: backend 0: /);
+    // The readiness probe alone (no client traffic yet) already shows the backend down.
+    assert.equal(sum(await scrape(metricsPort), 'shrtok_backend_up', { backend: '0' }), 0);
     const down = await run('ldapsearch', ['-x', '-LLL', '-H', url, '-b', PEOPLE, '-s', 'base']);
     assert.equal(down.code, 52);
     exp = await scrape(metricsPort);
@@ -129,6 +131,7 @@ test('serve --metrics-listen: health, readiness, traffic metrics and the deploye
 
     await slapd.start();
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 10_000, 'ready again');
+    assert.equal(sum(await scrape(metricsPort), 'shrtok_backend_up', { backend: '0' }), 1);
   } finally {
     await proxy.stop();
     await slapd.destroy();

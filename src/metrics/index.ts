@@ -45,7 +45,8 @@
 import { Metrics } from './registry.js';
 import client from 'prom-client';
 
-export { Metrics, createMetrics, VERSION } from './registry.js';
+export { Metrics, createMetrics } from './registry.js';
+export { VERSION } from './families.js';
 export { instrumentKeyProvider } from './instrument.js';
 export type { MetricsOptions } from './registry.js';
 export {

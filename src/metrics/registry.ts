@@ -3,6 +3,8 @@
 import client from 'prom-client';
 import type { Metric, Registry } from 'prom-client';
 import { DenseCounter, DenseHistogram, labelProduct } from './dense.js';
+import { definePromFamilies } from './families.js';
+import type { PromFamilies } from './families.js';
 import {
   OP_NAMES,
   opSlot,
@@ -36,8 +38,6 @@ import type {
   VerificationResult,
 } from './labels.js';
 
-export const VERSION = '0.1.0';
-
 type CounterChild = { inc(by?: number): void };
 type GaugeChild = { inc(by?: number): void; dec(by?: number): void; set(v: number): void };
 type HistogramChild = { observe(v: number): void };
@@ -57,27 +57,8 @@ export class Metrics {
   private readonly operationDuration: DenseHistogram;
   private readonly addedLatency: DenseHistogram;
   private readonly resultCount = RESULT_NAMES.length;
-
-  private readonly connectionsOpen: client.Gauge<'listener' | 'tls'>;
-  private readonly connectionsAccepted: client.Counter<'listener' | 'tls'>;
-  private readonly connectionsRejected: client.Counter<'reason'>;
-  private readonly pduLimitViolations: client.Counter<'source'>;
-  private readonly backendUpGauge: client.Gauge<'backend'>;
-  private readonly backendConnectFailures: client.Counter<'backend'>;
-  private readonly backendFailovers: client.Counter;
-  private readonly verifications: client.Counter<'kind' | 'result' | 'failed_check'>;
-  private readonly verificationDuration: client.Histogram<'kind' | 'result'>;
-  private readonly cacheHits: client.Counter;
-  private readonly cacheMisses: client.Counter;
-  private readonly cacheEvictions: client.Counter<'reason'>;
-  private readonly cacheEntries: client.Gauge;
-  private readonly hsmOperations: client.Counter<'op'>;
-  private readonly hsmErrors: client.Counter<'op'>;
-  private readonly hsmDuration: client.Histogram<'op'>;
-  private readonly hsmLoggedIn: client.Gauge;
-  private readonly lockoutsActive: client.Gauge;
-  private readonly lockouts: client.Counter<'scope'>;
-  private readonly tokenWritesRejected: client.Counter<'reason'>;
+  /** Every other family (prom-client), see families.ts. */
+  private readonly f: PromFamilies;
 
   // Pre-bound children, keyed by small integers, so repeated calls do not rebuild label objects.
   private readonly connChildren = new Map<number, { open: GaugeChild; accepted: CounterChild }>();
@@ -91,7 +72,6 @@ export class Metrics {
 
   constructor(registry: Registry, opts: MetricsOptions = {}) {
     this.registry = registry;
-    const registers = [registry];
 
     this.operations = new DenseCounter({
       name: 'shrtok_operations_total',
@@ -121,159 +101,32 @@ export class Metrics {
     for (const m of [this.operations, this.operationDuration, this.addedLatency])
       registry.registerMetric(m as unknown as Metric);
 
-    this.connectionsOpen = new client.Gauge({
-      name: 'shrtok_client_connections_open',
-      help: 'Client connections currently open, by listener index and whether TLS is active',
-      labelNames: ['listener', 'tls'],
-      registers,
-    });
-    this.connectionsAccepted = new client.Counter({
-      name: 'shrtok_client_connections_accepted_total',
-      help: 'Client connections accepted, by listener index and TLS at accept time',
-      labelNames: ['listener', 'tls'],
-      registers,
-    });
-    this.connectionsRejected = new client.Counter({
-      name: 'shrtok_client_connections_rejected_total',
-      help: 'Client connections refused or cut off: connection limit, TLS handshake failure, protocol error',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.pduLimitViolations = new client.Counter({
-      name: 'shrtok_pdu_limit_violations_total',
-      help: 'PDUs whose declared length exceeded the configured limit, by sender',
-      labelNames: ['source'],
-      registers,
-    });
-    this.backendUpGauge = new client.Gauge({
-      name: 'shrtok_backend_up',
-      help: '1 when the backend (configured index) is considered healthy, 0 while marked down',
-      labelNames: ['backend'],
-      registers,
-    });
-    this.backendConnectFailures = new client.Counter({
-      name: 'shrtok_backend_connect_failures_total',
-      help: 'Failed connection attempts to a backend (TCP, TLS or timeout), by configured index',
-      labelNames: ['backend'],
-      registers,
-    });
-    this.backendFailovers = new client.Counter({
-      name: 'shrtok_backend_failovers_total',
-      help: 'New client connections sent to a later backend because an earlier one was down or failed',
-      registers,
-    });
-    this.verifications = new client.Counter({
-      name: 'shrtok_verifications_total',
-      help: 'Shared-token verifications by kind, result and failed check (none on success)',
-      labelNames: ['kind', 'result', 'failed_check'],
-      registers,
-    });
-    this.verificationDuration = new client.Histogram({
-      name: 'shrtok_verification_duration_seconds',
-      help: 'Time to verify a shared-token proof, including directory lookup and HSM work',
-      labelNames: ['kind', 'result'],
-      buckets: [...LATENCY_BUCKETS],
-      registers,
-    });
-    this.cacheHits = new client.Counter({
-      name: 'shrtok_cache_hits_total',
-      help: 'Verifier cache lookups answered from the cache',
-      registers,
-    });
-    this.cacheMisses = new client.Counter({
-      name: 'shrtok_cache_misses_total',
-      help: 'Verifier cache lookups that needed the directory and/or the HSM',
-      registers,
-    });
-    this.cacheEvictions = new client.Counter({
-      name: 'shrtok_cache_evictions_total',
-      help: 'Verifier cache entries removed: capacity, expired, invalidated by a write',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.cacheEntries = new client.Gauge({
-      name: 'shrtok_cache_entries',
-      help: 'Entries currently held by the verifier cache',
-      registers,
-    });
-    this.hsmOperations = new client.Counter({
-      name: 'shrtok_hsm_operations_total',
-      help: 'Key-provider (PKCS#11 or PEM) operations attempted, by operation',
-      labelNames: ['op'],
-      registers,
-    });
-    this.hsmErrors = new client.Counter({
-      name: 'shrtok_hsm_errors_total',
-      help: 'Key-provider operations that failed because the key could not be used (not bad tokens)',
-      labelNames: ['op'],
-      registers,
-    });
-    this.hsmDuration = new client.Histogram({
-      name: 'shrtok_hsm_operation_duration_seconds',
-      help: 'Key-provider operation latency, by operation',
-      labelNames: ['op'],
-      buckets: [...LATENCY_BUCKETS],
-      registers,
-    });
-    this.hsmLoggedIn = new client.Gauge({
-      name: 'shrtok_hsm_session_logged_in',
-      help: '1 when the PKCS#11 session is logged in (always 1 for a PEM key, absent when no key is configured)',
-      registers,
-    });
-    const activeLockouts = (): number | undefined => this.lockoutsProvider?.();
-    this.lockoutsActive = new client.Gauge({
-      name: 'shrtok_lockouts_active',
-      help: 'Identities and client addresses currently locked out',
-      registers,
-      collect() {
-        const n = activeLockouts();
-        if (n !== undefined) this.set(n);
-      },
-    });
-    this.lockouts = new client.Counter({
-      name: 'shrtok_lockouts_total',
-      help: 'Lockouts started, by scope (identity or client address)',
-      labelNames: ['scope'],
-      registers,
-    });
-    this.tokenWritesRejected = new client.Counter({
-      name: 'shrtok_token_writes_rejected_total',
-      help: 'Adds or modifies setting shrTok or revShrTok refused before reaching the backend, by token error class',
-      labelNames: ['reason'],
-      registers,
-    });
-    const buildInfo = new client.Gauge({
-      name: 'shrtok_build_info',
-      help: 'Always 1; labels carry the shrtok-proxy and Node.js versions',
-      labelNames: ['version', 'node_version'],
-      registers,
-    });
-    buildInfo.set({ version: VERSION, node_version: process.versions.node }, 1);
+    this.f = definePromFamilies(registry, () => this.lockoutsProvider?.());
 
-    this.rejectChildren = prebind(CONNECTION_REJECT_REASONS, (r) => this.connectionsRejected.labels(r));
-    this.pduChildren = prebind(PDU_SOURCES, (s) => this.pduLimitViolations.labels(s));
+    this.rejectChildren = prebind(CONNECTION_REJECT_REASONS, (r) => this.f.connectionsRejected.labels(r));
+    this.pduChildren = prebind(PDU_SOURCES, (s) => this.f.pduLimitViolations.labels(s));
     this.hsmChildren = prebind(HSM_OPS, (op) => ({
-      ops: this.hsmOperations.labels(op),
-      errors: this.hsmErrors.labels(op),
-      duration: this.hsmDuration.labels(op),
+      ops: this.f.hsmOperations.labels(op),
+      errors: this.f.hsmErrors.labels(op),
+      duration: this.f.hsmDuration.labels(op),
     }));
     // Zero series for small fixed label sets, so alerts see the first increment (rate() needs two points).
-    for (const r of CONNECTION_REJECT_REASONS) this.connectionsRejected.inc({ reason: r }, 0);
-    for (const s of PDU_SOURCES) this.pduLimitViolations.inc({ source: s }, 0);
-    for (const r of TOKEN_WRITE_REJECT_REASONS) this.tokenWritesRejected.inc({ reason: r }, 0);
-    for (const s of LOCKOUT_SCOPES) this.lockouts.inc({ scope: s }, 0);
-    for (const r of CACHE_EVICTION_REASONS) this.cacheEvictions.inc({ reason: r }, 0);
+    for (const r of CONNECTION_REJECT_REASONS) this.f.connectionsRejected.inc({ reason: r }, 0);
+    for (const s of PDU_SOURCES) this.f.pduLimitViolations.inc({ source: s }, 0);
+    for (const r of TOKEN_WRITE_REJECT_REASONS) this.f.tokenWritesRejected.inc({ reason: r }, 0);
+    for (const s of LOCKOUT_SCOPES) this.f.lockouts.inc({ scope: s }, 0);
+    for (const r of CACHE_EVICTION_REASONS) this.f.cacheEvictions.inc({ reason: r }, 0);
     // decrypt is the operation every verification may need: its error series exists before the first error.
-    this.hsmOperations.inc({ op: 'decrypt' }, 0);
-    this.hsmErrors.inc({ op: 'decrypt' }, 0);
+    this.f.hsmOperations.inc({ op: 'decrypt' }, 0);
+    this.f.hsmErrors.inc({ op: 'decrypt' }, 0);
     for (const k of VERIFICATION_KINDS)
       for (const r of VERIFICATION_RESULTS)
-        this.verifications.inc({ kind: k, result: r, failed_check: r === 'success' ? 'none' : 'other' }, 0);
-    this.backendFailovers.inc(0);
-    this.cacheHits.inc(0);
-    this.cacheMisses.inc(0);
-    this.cacheEntries.set(0);
-    this.lockoutsActive.set(0);
+        this.f.verifications.inc({ kind: k, result: r, failed_check: r === 'success' ? 'none' : 'other' }, 0);
+    this.f.backendFailovers.inc(0);
+    this.f.cacheHits.inc(0);
+    this.f.cacheMisses.inc(0);
+    this.f.cacheEntries.set(0);
+    this.f.lockoutsActive.set(0);
 
     if (opts.defaultMetrics) this.enableDefaultMetrics();
   }
@@ -367,7 +220,7 @@ export class Metrics {
 
   /** A new client connection went to a later backend than the first configured one it tried. */
   backendFailover(): void {
-    this.backendFailovers.inc();
+    this.f.backendFailovers.inc();
   }
 
   // ---- verification (wired by src/verify; not per frame, prom-client children are fine) ----
@@ -385,25 +238,25 @@ export class Metrics {
     const k = bounded(VERIFICATION_KINDS, kind, 'bind');
     const r = bounded(VERIFICATION_RESULTS, result, 'failure');
     const check = r === 'success' ? 'none' : bounded(FAILED_CHECKS, failedCheck, 'other');
-    this.verifications.inc({ kind: k, result: r, failed_check: check });
-    if (seconds >= 0) this.verificationDuration.observe({ kind: k, result: r }, seconds);
+    this.f.verifications.inc({ kind: k, result: r, failed_check: check });
+    if (seconds >= 0) this.f.verificationDuration.observe({ kind: k, result: r }, seconds);
   }
 
   cacheHit(): void {
-    this.cacheHits.inc();
+    this.f.cacheHits.inc();
   }
 
   cacheMiss(): void {
-    this.cacheMisses.inc();
+    this.f.cacheMisses.inc();
   }
 
   cacheEviction(reason: CacheEvictionReason): void {
-    this.cacheEvictions.inc({ reason: bounded(CACHE_EVICTION_REASONS, reason, 'capacity') });
+    this.f.cacheEvictions.inc({ reason: bounded(CACHE_EVICTION_REASONS, reason, 'capacity') });
   }
 
   /** Current number of cache entries (set it after inserts and evictions, or from a scrape hook). */
   cacheSize(entries: number): void {
-    this.cacheEntries.set(entries);
+    this.f.cacheEntries.set(entries);
   }
 
   /** One key-provider operation: counts it, its error when `ok` is false, and observes its latency.
@@ -416,17 +269,17 @@ export class Metrics {
   }
 
   hsmSessionLoggedIn(loggedIn: boolean): void {
-    this.hsmLoggedIn.set(loggedIn ? 1 : 0);
+    this.f.hsmLoggedIn.set(loggedIn ? 1 : 0);
   }
 
   /** A lockout started for an identity or a client address. */
   lockoutStarted(scope: LockoutScope): void {
-    this.lockouts.inc({ scope: bounded(LOCKOUT_SCOPES, scope, 'identity') });
+    this.f.lockouts.inc({ scope: bounded(LOCKOUT_SCOPES, scope, 'identity') });
   }
 
   /** Identities and addresses locked right now. */
   lockoutsActiveCount(n: number): void {
-    this.lockoutsActive.set(n);
+    this.f.lockoutsActive.set(n);
   }
 
   /** Reads the number of active lockouts at every scrape (locks expire without an event to count). */
@@ -435,7 +288,7 @@ export class Metrics {
   }
 
   tokenWriteRejected(reason: TokenWriteRejectReason): void {
-    this.tokenWritesRejected.inc({ reason: bounded(TOKEN_WRITE_REJECT_REASONS, reason, 'other') });
+    this.f.tokenWritesRejected.inc({ reason: bounded(TOKEN_WRITE_REJECT_REASONS, reason, 'other') });
   }
 
   private connChild(listener: number, tls: boolean): { open: GaugeChild; accepted: CounterChild } {
@@ -444,8 +297,8 @@ export class Metrics {
     if (!c) {
       const labels = [String(listener), tls ? 'true' : 'false'] as const;
       c = {
-        open: this.connectionsOpen.labels(...labels),
-        accepted: this.connectionsAccepted.labels(...labels),
+        open: this.f.connectionsOpen.labels(...labels),
+        accepted: this.f.connectionsAccepted.labels(...labels),
       };
       c.open.inc(0);
       c.accepted.inc(0);
@@ -458,7 +311,7 @@ export class Metrics {
     let c = this.backendChildren.get(index);
     if (!c) {
       const label = String(index);
-      c = { up: this.backendUpGauge.labels(label), failures: this.backendConnectFailures.labels(label) };
+      c = { up: this.f.backendUpGauge.labels(label), failures: this.f.backendConnectFailures.labels(label) };
       c.failures.inc(0);
       this.backendChildren.set(index, c);
     }

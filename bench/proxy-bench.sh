@@ -194,7 +194,8 @@ wait_quiet() {
 
 measure() {
   local kind="$1" conc="$2" target="$3" run="$4" port="${PORT[$3]}" ppid="${PROXYPID[$3]}"
-  local log="$WORK/ldclt-$kind-$conc-$target-$run.log" lpid o0 o1 b0 b1 l0 l1 p0 p1 s0 a0 s1 a1 ops
+  local log="$WORK/ldclt-$kind-$conc-$target-$run.log" lpid o0s o0b o1s o1b b0 b1 l0 l1 p0 p1 u0 u1
+  local s0 a0 s1 a1 t0 t1 ops
   local noisy; noisy=$(wait_quiet)
   local args=(-h 127.0.0.1 -p "$port" -n "$conc" -N 1000 -E 10000 -q)
   case "$kind" in
@@ -204,10 +205,12 @@ measure() {
   "$LDCLT" "${args[@]}" >"$log" 2>&1 &
   lpid=$!
   sleep "$WARM"
+  t0=$(date +%s%N)
   read -r o0s o0b < <(backend_ops)
   b0=$(ticks "$BPID"); l0=$(ticks "$lpid"); p0=0; u0=0; [ -n "$ppid" ] && { p0=$(ticks "$ppid"); u0=$(uticks "$ppid"); }
   read -r s0 a0 < <(sys_busy)
   sleep "$SECS"
+  t1=$(date +%s%N)
   read -r o1s o1b < <(backend_ops)
   b1=$(ticks "$BPID"); l1=$(ticks "$lpid"); p1=0; u1=0; [ -n "$ppid" ] && { p1=$(ticks "$ppid"); u1=$(uticks "$ppid"); }
   read -r s1 a1 < <(sys_busy)
@@ -220,7 +223,7 @@ measure() {
   local errs
   errs=$(grep -Eo 'Global error .* occurs *[0-9]+ times' "$log" | awk '{s+=$NF} END{print s+0}')
   grep -q 'Global no error' "$log" || [ "$errs" -gt 0 ] || errs="?"
-  awk -v kind="$kind" -v conc="$conc" -v t="$target" -v run="$run" -v ops="$ops" -v secs="$SECS" \
+  awk -v kind="$kind" -v conc="$conc" -v t="$target" -v run="$run" -v ops="$ops" -v secs="$(awk -v d="$((t1 - t0))" 'BEGIN{printf "%.4f", d / 1e9}')" \
     -v b="$((b1 - b0))" -v p="$((p1 - p0))" -v u="$((u1 - u0))" -v l="$((l1 - l0))" -v hz="$TICK" -v errs="$errs" -v noisy="$noisy" \
     -v busy="$((s1 - s0))" -v all="$((a1 - a0))" -v ncpu="$(nproc)" 'BEGIN{
       us = 1e6 / hz

@@ -207,7 +207,14 @@ export class Metrics {
   /** Call once at startup with the number of configured backends: every index is exported, up (1)
    *  until the pool marks it down, as the pool presumes. */
   declareBackends(count: number): void {
-    for (let i = 0; i < count; i++) this.backendChild(i).up.set(1);
+    for (let i = 0; i < count; i++) if (!this.backendChildren.has(i)) this.backendChild(i).up.set(1);
+    // After a reload with fewer backends, the removed indexes stop being exported.
+    for (const i of [...this.backendChildren.keys()]) {
+      if (i < count) continue;
+      this.f.backendUpGauge.remove(String(i));
+      this.f.backendConnectFailures.remove(String(i));
+      this.backendChildren.delete(i);
+    }
   }
 
   backendUp(index: number, up: boolean): void {

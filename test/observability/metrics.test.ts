@@ -259,3 +259,16 @@ test('lockouts_active is read from its provider at every scrape', async () => {
   locked = 0;
   assert.equal(value(await scrape(m), 'shrtok_lockouts_active'), 0);
 });
+
+test('declareBackends after a reload keeps known states and drops removed indexes', async () => {
+  const m = createMetrics();
+  m.declareBackends(3);
+  m.backendUp(1, false);
+  m.backendConnectFailure(2);
+  m.declareBackends(2);
+  const exp = await scrape(m);
+  assert.equal(value(exp, 'shrtok_backend_up', { backend: '0' }), 1);
+  assert.equal(value(exp, 'shrtok_backend_up', { backend: '1' }), 0);
+  assert.equal(find(exp, 'shrtok_backend_up', { backend: '2' }).length, 0);
+  assert.equal(find(exp, 'shrtok_backend_connect_failures_total', { backend: '2' }).length, 0);
+});

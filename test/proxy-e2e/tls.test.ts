@@ -2,7 +2,9 @@
 // verified against --backend-ca, and a backend certificate that does not verify as a hard error.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CONFIG_DN, CONFIG_PASSWORD, PEOPLE } from '../helpers/slapd.js';
 import { freePort, run, waitFor } from '../helpers/run.js';
 import { PROXY_BIN, startProxy } from '../helpers/proxy.js';
@@ -268,6 +270,52 @@ for _ in range(100):
         time.sleep(0.1)
 print(json.dumps({'before': before, 'old_after': old.whoami_s(), 'new': new}))
 `;
+
+test('ldaps:// backends are verified against --backend-ca: trusted CA serves, another CA gets 52', async () => {
+  // the same slapd (TLS settings are already in its cn=config), restarted with an extra ldaps:// listener
+  const ldapsPort = await freePort();
+  await stack.slapd.stop();
+  const slapd = spawn(
+    '/usr/sbin/slapd',
+    [
+      '-F',
+      join(stack.slapd.dir, 'slapd.d'),
+      '-h',
+      `${stack.slapd.url}/ ldaps://127.0.0.1:${ldapsPort}/`,
+      '-d',
+      '0',
+    ],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<void>((resolve) => slapd.once('exit', () => resolve()));
+  try {
+    await waitFor(
+      async () => (await ldapTool('ldapwhoami', stack.slapd.url, ['-x'])).code === 0,
+      15_000,
+      'slapd',
+    );
+    const good = await startProxy({
+      backends: [`ldaps://127.0.0.1:${ldapsPort}`],
+      backendCaPath: pki.caCertPath,
+    });
+    extraProxies.push(good);
+    const r = await ldapTool('ldapsearch', good.url(), SEARCH);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdoutBytes.equals(await directPlain()));
+    const bad = await startProxy({
+      backends: [`ldaps://127.0.0.1:${ldapsPort}`],
+      backendCaPath: otherPki.caCertPath,
+    });
+    extraProxies.push(bad);
+    const refused = await ldapTool('ldapsearch', bad.url(), SEARCH);
+    assert.equal(refused.code, 52, refused.stdout + refused.stderr);
+    assert.equal(refused.stdout, '');
+  } finally {
+    slapd.kill('SIGTERM');
+    await exited;
+    await stack.slapd.start();
+  }
+});
 
 test('the proxies are still running after the TLS tests', () => {
   assert.ok(stack.proxy.alive, stack.proxy.stderr);

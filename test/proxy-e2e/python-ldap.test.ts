@@ -146,6 +146,7 @@ deadline = time.time() + 20
 while not c.refreshed and time.time() < deadline:
     c.syncrepl_poll(msgid=msgid, timeout=1)
 refresh_count = len(c.entries)
+refreshed = c.refreshed  # refreshDone arrives as a syncInfo intermediate response
 c.entries = []
 
 # change slapd directly; the change must reach the consumer through the proxy
@@ -169,14 +170,21 @@ try:
 except ldap.TIMEOUT:
     late = None
 after = c.search_s('ou=People,' + base, ldap.SCOPE_SUBTREE, '(uid=user32)', ['description'])
-print(json.dumps({'refresh': refresh_count, 'persisted': persisted, 'late': late is not None,
+print(json.dumps({'refreshed': refreshed, 'refresh': refresh_count, 'persisted': persisted, 'late': late is not None,
                   'after': [v.decode() for v in after[0][1]['description']]}))
 `;
 
 test('syncrepl refreshAndPersist through the proxy receives a change made directly on slapd', async () => {
   const r = await runPython(SYNCREPL, pyArgs(), 50_000);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  const j = r.json as { refresh: number; persisted: string[]; late: boolean; after: string[] };
+  const j = r.json as {
+    refreshed: boolean;
+    refresh: number;
+    persisted: string[];
+    late: boolean;
+    after: string[];
+  };
+  assert.equal(j.refreshed, true);
   // user3 and user30..user39
   assert.equal(j.refresh, 11);
   assert.deepEqual(j.persisted, [`uid=user31,${PEOPLE}`]);

@@ -1,0 +1,227 @@
+// Client → backend: frames requests, runs interceptors for the few tags that have them, applies the
+// outstanding-operation limit, and forwards everything else byte for byte to the backend connection.
+import { BerError } from '../ber/index.js';
+import { FrameError } from '../frame/index.js';
+import {
+  LdapResultError,
+  ProtocolOp,
+  RESPONSE_FOR_REQUEST,
+  ResultCode,
+  decodeAbandonRequest,
+  decodeBindRequest,
+  opName,
+} from '../ldap/index.js';
+import { ANONYMOUS, InterceptedRequest } from './interceptor.js';
+import type { InterceptDecision, Interceptor, ResponseObserver } from './interceptor.js';
+import { metrics, NO_RESULT, peekResultCode } from '../metrics/index.js';
+import { SecureTransport } from './secure-transport.js';
+
+export abstract class RequestPath extends SecureTransport {
+  protected readonly onClientData = (chunk: Buffer): void => {
+    if (this.closed) return;
+    if (this.link.raw) return this.relayRaw(chunk);
+    if (this.busy) {
+      this.heldChunks.push(chunk);
+      this.socket.pause();
+      return;
+    }
+    this.readRequests(chunk);
+  };
+
+  /** Handles every complete request buffered, unless an interceptor or StartTLS makes the session busy. */
+  private readRequests(chunk: Buffer | null): void {
+    const reader = this.reader;
+    const link = this.link;
+    this.requestStart = performance.now();
+    link.cork();
+    try {
+      if (chunk !== null) reader.push(chunk);
+      while (!this.busy && !this.closed && reader.next())
+        this.onRequest(reader.frame, reader.messageId, reader.opTag);
+    } catch (e) {
+      if (e instanceof FrameError && e.reason === 'notASequence' && this.link.securityLayerAllowed)
+        this.enterSecurityLayer(reader.takeRemaining());
+      else this.onClientFault(e);
+    } finally {
+      link.flush();
+      link.uncork();
+    }
+    if (!this.clientPaused && link.needsDrain) {
+      this.clientPaused = true;
+      this.socket.pause();
+    }
+    // A PDU must arrive in full within the idle timeout, or a client dripping bytes would never be idle.
+    if (this.env.config.idle_timeout_ms > 0) {
+      if (!reader.hasPendingBytes) this.clearPduTimer();
+      else if (this.pduTimer === null)
+        this.pduTimer = setTimeout(this.onPduTimeout, this.env.config.idle_timeout_ms);
+    }
+  }
+
+  protected resumeReading(): void {
+    this.busy = false;
+    if (this.closed) return;
+    this.readRequests(null);
+    while (!this.busy && !this.closed && this.heldChunks.length > 0)
+      this.readRequests(this.heldChunks.shift() as Buffer);
+    if (!this.busy && !this.clientPaused) this.socket.resume();
+  }
+
+  private onRequest(frame: Buffer, messageId: number, opTag: number): void {
+    if (messageId === 0)
+      throw new FrameError('badEnvelope', 'messageID 0 is reserved for unsolicited notifications');
+    if (this.draining && opTag !== ProtocolOp.abandonRequest && opTag !== ProtocolOp.unbindRequest) {
+      this.answerLocally(messageId, opTag, ResultCode.unavailable, 'the proxy is shutting down');
+      return;
+    }
+    const chain = this.env.interceptors[opTag];
+    if (opTag === ProtocolOp.extendedReq && this.isStartTls(frame)) return this.startTls(messageId);
+    if (chain === undefined) return this.forward(frame, messageId, opTag, null);
+    this.runInterceptors(new InterceptedRequest(frame, messageId, opTag), chain, 0);
+  }
+
+  private runInterceptors(req: InterceptedRequest, chain: readonly Interceptor[], from: number): void {
+    for (let i = from; i < chain.length; i++) {
+      const interceptor = chain[i] as Interceptor;
+      let decision: InterceptDecision | Promise<InterceptDecision>;
+      try {
+        decision = interceptor.intercept(req, this);
+      } catch (e) {
+        return this.interceptorFailed(req, interceptor, e);
+      }
+      if (decision instanceof Promise) {
+        this.busy = true;
+        decision.then(
+          (d) =>
+            this.afterAsync(() =>
+              d.action === 'pass' ? this.runInterceptors(req, chain, i + 1) : this.apply(req, d),
+            ),
+          (e: unknown) => this.afterAsync(() => this.interceptorFailed(req, interceptor, e)),
+        );
+        return;
+      }
+      if (decision.action !== 'pass') return this.apply(req, decision);
+    }
+    this.forward(req.frame, req.messageId, req.opTag, null);
+  }
+
+  /** Finishes a request whose interceptor answered asynchronously, then reads on (unless busy again). */
+  private afterAsync(step: () => void): void {
+    if (this.closed) return;
+    this.busy = false;
+    try {
+      step();
+      this.link.flush();
+    } catch (e) {
+      this.onClientFault(e);
+      return;
+    }
+    if (!this.busy) this.resumeReading();
+  }
+
+  private apply(req: InterceptedRequest, d: InterceptDecision): void {
+    if (d.action === 'forward') {
+      this.forward(d.frame ?? req.frame, req.messageId, req.opTag, d.observe ?? null);
+    } else if (d.action === 'respond') {
+      for (const f of d.frames) this.out.writeNow(f);
+      const last = d.frames[d.frames.length - 1];
+      if (last !== undefined)
+        metrics.operation(req.opTag, peekResultCode(last), (performance.now() - this.requestStart) / 1000);
+      if (d.close) this.closeClient();
+    } else {
+      this.forward(req.frame, req.messageId, req.opTag, null);
+    }
+  }
+
+  private interceptorFailed(req: InterceptedRequest, interceptor: Interceptor, e: unknown): void {
+    let code: number = ResultCode.other;
+    let message = 'internal error in the proxy';
+    if (e instanceof LdapResultError) {
+      code = e.code;
+      message = e.message;
+    } else if (e instanceof BerError) {
+      code = ResultCode.protocolError;
+      message = `malformed ${opName(req.opTag)}: ${e.message}`;
+    } else {
+      this.log.error({ err: e, interceptor: interceptor.name, op: opName(req.opTag) }, 'interceptor failed');
+    }
+    this.answerLocally(req.messageId, req.opTag, code, message);
+  }
+
+  private forward(frame: Buffer, messageId: number, opTag: number, observer: ResponseObserver | null): void {
+    if (opTag === ProtocolOp.abandonRequest) {
+      metrics.operation(opTag, NO_RESULT, -1);
+      this.abandoned(decodeAbandonRequest(frame));
+    } else if (opTag === ProtocolOp.unbindRequest) {
+      metrics.operation(opTag, NO_RESULT, -1);
+      // Only a connected backend needs to hear it; never open a connection just to unbind.
+      if (this.link.state === 'ready') {
+        this.link.write(frame);
+        this.link.flush();
+      }
+      this.link.end();
+      this.closeClient();
+      return;
+    } else if (RESPONSE_FOR_REQUEST[opTag] !== 0) {
+      if (this.outstanding.size >= this.maxOutstanding) {
+        this.answerLocally(
+          messageId,
+          opTag,
+          ResultCode.busy,
+          `too many operations in progress (limit ${this.maxOutstanding})`,
+        );
+        observer?.onEnd?.('closed', this);
+        return;
+      }
+      this.outstanding.set(messageId, this.requestStart);
+      if (opTag === ProtocolOp.bindRequest) this.bindStarted(frame, messageId);
+      if (this.deadline !== null) this.deadline.started(messageId, opTag);
+    }
+    if (observer !== null) this.observers.set(messageId, observer);
+    if (this.rewriter !== null) frame = this.rewriter(frame, messageId, opTag, this);
+    this.sendToBackend(frame, messageId, opTag);
+  }
+
+  private sendToBackend(frame: Buffer, messageId: number, opTag: number): void {
+    const link = this.link;
+    if (link.state === 'ready') {
+      link.write(frame);
+      metrics.addedLatencySeconds((performance.now() - this.requestStart) / 1000);
+      return;
+    }
+    if (link.state === 'closed') return;
+    this.waiting.push({ frame, messageId, opTag, start: this.requestStart });
+    link.connect();
+  }
+
+  /** RFC 4513 §4: a bind makes the connection anonymous until it succeeds. */
+  private bindStarted(frame: Buffer, messageId: number): void {
+    this.setBindState(ANONYMOUS);
+    this.link.securityLayerAllowed = false;
+    this.saslBound = false;
+    this.bindId = messageId;
+    try {
+      const bind = decodeBindRequest(frame);
+      this.bindDn = bind.name;
+      const auth = bind.authentication;
+      this.bindMechanism = auth.kind === 'simple' ? 'simple' : auth.mechanism;
+      this.bindAnonymous = auth.kind === 'simple' && auth.password.length === 0;
+    } catch {
+      // The backend answers a malformed bind itself; the session just stays anonymous.
+      this.bindDn = '';
+      this.bindMechanism = 'unknown';
+      this.bindAnonymous = true;
+    }
+  }
+
+  private abandoned(target: number): void {
+    this.outstanding.delete(target);
+    this.deadline?.answered(target);
+    if (target === this.bindId) this.bindId = -1;
+    const obs = this.observers.get(target);
+    if (obs) {
+      this.observers.delete(target);
+      obs.onEnd?.('abandoned', this);
+    }
+  }
+}

@@ -4,6 +4,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_DN, ADMIN_PASSWORD, CONFIG_DN, CONFIG_PASSWORD, PEOPLE, SUFFIX } from '../helpers/slapd.js';
 import { assertSame, both, ldapTool, runPython, startStack } from './fixture.js';
+import { startProxy } from '../helpers/proxy.js';
+import { waitFor } from '../helpers/run.js';
 import type { Stack } from './fixture.js';
 
 let stack: Stack;
@@ -66,28 +68,49 @@ test('SASL DIGEST-MD5 bind without a security layer gives the same identity as d
   assert.equal(r.code, 0, r.stderr);
 });
 
-test(
-  'SASL DIGEST-MD5 with a security layer (SSF 128) gives the same search result as direct',
-  { todo: 'after a SASL bind that installs a security layer the stream is SASL-wrapped, not BER' },
-  async () => {
-    const args = [
-      '-Y',
-      'DIGEST-MD5',
-      '-U',
-      'user7',
-      '-w',
-      'pass7',
-      '-N',
-      '-LLL',
-      '-b',
-      PEOPLE,
-      '(uid=user7)',
-      'cn',
-    ];
-    const r = assertSame(await both(stack, 'ldapsearch', args));
+const DIGEST_WITH_LAYER = [
+  '-Y',
+  'DIGEST-MD5',
+  '-U',
+  'user7',
+  '-w',
+  'pass7',
+  '-N',
+  '-LLL',
+  '-b',
+  PEOPLE,
+  '(uid=user7)',
+  'cn',
+];
+
+test('a SASL security layer (DIGEST-MD5, SSF 128) is refused by default, with the reason logged', async () => {
+  const r = await ldapTool('ldapsearch', stack.proxy.url(), DIGEST_WITH_LAYER);
+  assert.notEqual(r.code, 0);
+  assert.equal(r.stdout, '');
+  await waitFor(
+    () => stack.proxy.stderr.includes('SASL security layer refused'),
+    10_000,
+    'the refusal log line',
+  );
+  assert.ok(stack.proxy.alive);
+});
+
+test('with --allow-sasl-security-layer, DIGEST-MD5 with SSF 128 gives the same search result as direct', async () => {
+  const layered = await startProxy({
+    backends: [stack.slapd.url],
+    extraArgs: ['--allow-sasl-security-layer'],
+  });
+  try {
+    const direct = await ldapTool('ldapsearch', stack.slapd.url, DIGEST_WITH_LAYER);
+    const proxied = await ldapTool('ldapsearch', layered.url(), DIGEST_WITH_LAYER);
+    const r = assertSame({ direct, proxied });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /SASL SSF: 128/);
     assert.match(r.stdout, /^cn: User 7$/m);
-  },
-);
+  } finally {
+    await layered.stop();
+  }
+});
 
 test('SASL bind with a wrong password gives the same invalidCredentials', async () => {
   const r = assertSame(

@@ -133,23 +133,19 @@ test('slowloris: 300 clients dripping a bind at 1 byte/s do not slow the others'
   assert.ok(proxy.alive);
 });
 
-test(
-  'slowloris: a client dripping one PDU at 1 byte/s is cut off by a time limit',
-  { todo: 'no limit on the time to receive one PDU: the idle timeout restarts on every byte (reported)' },
-  async () => {
-    const withTimeout = await startProxy({ backends: [slapd.url], extraArgs: ['--idle-timeout-ms', '3000'] });
-    const d = await dripper(bindFrame, 1000, withTimeout.port());
-    const closed = new Promise<boolean>((resolve) => {
-      d.sock.once('close', () => resolve(true));
-      setTimeout(() => resolve(false), 7000);
-    });
-    const wasClosed = await closed;
-    d.stop();
-    d.sock.destroy();
-    await withTimeout.stop();
-    assert.ok(wasClosed, 'still open after 7 s of 1 byte/s with --idle-timeout-ms 3000');
-  },
-);
+test('slowloris: a client dripping one PDU at 1 byte/s is cut off by --idle-timeout-ms', async () => {
+  const withTimeout = await startProxy({ backends: [slapd.url], extraArgs: ['--idle-timeout-ms', '3000'] });
+  const d = await dripper(bindFrame, 1000, withTimeout.port());
+  const closed = new Promise<boolean>((resolve) => {
+    d.sock.once('close', () => resolve(true));
+    setTimeout(() => resolve(false), 7000);
+  });
+  const wasClosed = await closed;
+  d.stop();
+  d.sock.destroy();
+  await withTimeout.stop();
+  assert.ok(wasClosed, 'still open after 7 s of 1 byte/s with --idle-timeout-ms 3000');
+});
 
 test('length bombs: refused from the header with protocolError, before any body is buffered', async (t) => {
   for (const header of ['30847fffffff', '3084ffffffff', '30830400ff', '3085000000000001', '3080']) {

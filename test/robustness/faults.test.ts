@@ -1,7 +1,7 @@
 // Fault injection between shrtok-proxy and a real slapd with the test fault proxy: slow, sliced and
 // throttled links change nothing; cut and reset links give the client a Notice of Disconnection at once;
 // a backend that refuses connections is marked down and the second backend takes new clients; a backend
-// that stops answering is covered as far as the core has timeouts (see the todo tests for the gaps).
+// that stops answering is answered through --backend-operation-timeout-ms and marked down.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSlapd } from '../helpers/slapd.js';
@@ -149,24 +149,23 @@ test('a client that gives up on a backend that stopped answering leaves no socke
   await fp.clear();
 });
 
-test(
-  'per-operation timeout: an operation on a backend that stopped answering is answered',
-  { todo: 'the core has no per-operation backend timeout flag yet (reported)' },
-  async () => {
-    const fp = await faultProxy();
-    const proxy = await proxyTo([fp.url]);
-    const client = await LdapClient.open(proxy.port());
-    await client.ping();
-    fp.set({ hold: true }, 'down');
-    try {
-      const r = await client.findUid('user1', 4000);
-      assert.equal(r.kind, 'response');
-    } finally {
-      client.close();
-      await fp.clear();
-    }
-  },
-);
+test('per-operation timeout: an operation on a backend that stopped answering is answered with 52', async (t) => {
+  const fp = await faultProxy();
+  const proxy = await proxyTo([fp.url], ['--backend-operation-timeout-ms', '1000']);
+  const client = await LdapClient.open(proxy.port());
+  await client.ping();
+  fp.set({ hold: true }, 'down');
+  try {
+    const t0 = performance.now();
+    const r = await client.findUid('user1', 8000);
+    t.diagnostic(`answered after ${(performance.now() - t0).toFixed(0)} ms (operation timeout 1000 ms)`);
+    assert.equal(r.kind, 'response');
+    assert.equal(r.kind === 'response' && r.message.resultCode, 52);
+  } finally {
+    client.close();
+    await fp.clear();
+  }
+});
 
 test('a backend that refuses connections is marked down and the second backend takes new clients', async () => {
   const a = await faultProxy();
@@ -191,25 +190,36 @@ test('a backend that refuses connections is marked down and the second backend t
   assert.deepEqual([a.accepted, b.accepted], [1, 4], 'A stays down for --backend-down-ms');
 });
 
-test(
-  'a backend that accepts connections but never answers is marked down',
-  {
-    todo: 'only connect failures mark a backend down; an accepted but silent backend holds new clients (reported)',
-  },
-  async () => {
-    const a = await faultProxy();
-    const b = await faultProxy();
-    const proxy = await proxyTo([a.url, b.url]);
-    await a.setAcceptMode('hold');
-    const c = await LdapClient.open(proxy.port());
-    try {
-      await c.ping(5000);
-    } finally {
-      c.close();
-      await a.clear();
-    }
-  },
-);
+test('a backend that accepts connections but never answers is marked down by the operation timeout', async () => {
+  const a = await faultProxy();
+  const b = await faultProxy();
+  const proxy = await proxyTo(
+    [a.url, b.url],
+    ['--backend-operation-timeout-ms', '1000', '--backend-down-ms', '30000'],
+  );
+  await a.setAcceptMode('hold');
+  const first = await LdapClient.open(proxy.port());
+  try {
+    const id = first.id();
+    const r = await first.sendWithin(id, rootDseSearch(id), 8000, 'search on a silent backend');
+    assert.equal(
+      r.kind === 'response' && r.message.resultCode,
+      52,
+      'the silent backend is reported, not waited on',
+    );
+  } finally {
+    first.close();
+  }
+  // The timeout marked A down: the next client goes to B and is served.
+  const second = await LdapClient.open(proxy.port());
+  try {
+    await second.ping(5000);
+    assert.equal(b.accepted, 1);
+  } finally {
+    second.close();
+    await a.clear();
+  }
+});
 
 test('a backend that accepts and resets at once: the client is told (52) and closed, nothing hangs', async (t) => {
   const a = await faultProxy();

@@ -20,7 +20,9 @@ import {
 import type { Slapd, SlapdOptions } from '../helpers/slapd.js';
 import { run } from '../helpers/run.js';
 
-export const VECTORS = '/work/shared/vectors';
+// The shared vectors as copied into the repository, so the suite does not depend on where shared/ lives.
+export const VECTORS = new URL('../fixtures/cmc/', import.meta.url).pathname;
+const TOKEN_VECTORS = new URL('../fixtures/vectors/', import.meta.url).pathname;
 export const KEY_PEM = join(VECTORS, 'issuance_protection_key.pem');
 export const CERT_REPO = `ou=certificateRepository,ou=ca,${SUFFIX}`;
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
@@ -49,7 +51,7 @@ interface CmcVector {
 }
 
 export const tokens: TokenVector[] = (
-  JSON.parse(readFileSync(join(VECTORS, 'tokens.json'), 'utf8')) as { tokens: TokenVector[] }
+  JSON.parse(readFileSync(join(TOKEN_VECTORS, 'tokens.json'), 'utf8')) as { tokens: TokenVector[] }
 ).tokens;
 export const revocations: RevocationVector[] = (
   JSON.parse(readFileSync(join(VECTORS, 'revocation_requests.json'), 'utf8')) as {

@@ -143,7 +143,12 @@ export const command: Command = {
         // With a config file, re-read it (same flags on top) and apply what can change live; else TLS files.
         if (typeof args.flags.config === 'string') {
           try {
-            server.reload(serveConfigFromFlags(args.flags));
+            const next = serveConfigFromFlags(args.flags);
+            // The proxy first: it reads every file before changing anything, so a failed reload changes nothing.
+            server.reload(next);
+            const restart = verification?.reconfigure(next) ?? [];
+            if (restart.length > 0)
+              server.log.warn({ keys: restart }, 'these settings need a restart; keeping the running values');
           } catch (e) {
             server.log.error(
               { reason: (e as Error).message },

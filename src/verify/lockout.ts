@@ -24,11 +24,17 @@ export class Lockout {
   private readonly states: LRUCache<string, FailureState>;
 
   constructor(
-    readonly policy: LockoutPolicy,
+    public policy: LockoutPolicy,
     private readonly clock: Clock = Date.now,
   ) {
     if (policy.maxFailures < 1) throw new Error('lockout maxFailures must be at least 1');
     this.states = new LRUCache({ max: policy.maxTracked ?? 100_000 });
+  }
+
+  /** New limits (SIGHUP); failures already counted and locks already running are kept. */
+  setPolicy(policy: LockoutPolicy): void {
+    if (policy.maxFailures < 1) throw new Error('lockout maxFailures must be at least 1');
+    this.policy = { ...policy, maxTracked: this.policy.maxTracked };
   }
 
   /** Keys locked right now (for the shrtok_lockouts_active gauge; walks the table, so call it per scrape). */

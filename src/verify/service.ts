@@ -25,7 +25,40 @@ export class VerificationConfigError extends Error {
 export interface VerificationService {
   verifier: TokenVerifier;
   interceptors: Interceptor[];
+  /** SIGHUP: applies new lockout and cache limits; returns the keys that need a restart to change. */
+  reconfigure(next: ServeConfig): string[];
   close(): Promise<void>;
+}
+
+/** Settings the running service cannot take over without a restart. */
+const RESTART_KEYS = [
+  'cache_mode',
+  'change_subscription',
+  'users_base',
+  'cert_repository_base',
+  'token_attribute',
+  'service_bind_dn',
+  'service_password_file',
+  'virtual_suffix',
+  'verifier_dn',
+  'token_reader_dn',
+] as const;
+
+function limitsFrom(config: ServeConfig) {
+  return {
+    cacheTtlMs: config.cache_ttl * 1000,
+    cacheMaxEntries: config.cache_max_entries,
+    lockout: {
+      maxFailures: config.lockout_max_failures,
+      windowMs: config.lockout_window * 1000,
+      durationMs: config.lockout_duration * 1000,
+    },
+    clientLimit: {
+      maxFailures: config.client_max_failed_binds,
+      windowMs: config.client_failure_window * 1000,
+      durationMs: config.client_block_duration * 1000,
+    },
+  };
 }
 
 function readPassword(path: string): Buffer {
@@ -88,18 +121,7 @@ export async function startVerification(
     keyProvider,
     wrap: keyOptions.wrap,
     cacheMode: config.cache_mode as 'strict' | 'ttl',
-    cacheTtlMs: config.cache_ttl * 1000,
-    cacheMaxEntries: config.cache_max_entries,
-    lockout: {
-      maxFailures: config.lockout_max_failures,
-      windowMs: config.lockout_window * 1000,
-      durationMs: config.lockout_duration * 1000,
-    },
-    clientLimit: {
-      maxFailures: config.client_max_failed_binds,
-      windowMs: config.client_failure_window * 1000,
-      durationMs: config.client_block_duration * 1000,
-    },
+    ...limitsFrom(config),
     audit: auditEventSink(audit),
     metrics,
     onError: (e) =>
@@ -173,6 +195,11 @@ export async function startVerification(
   return {
     verifier,
     interceptors,
+    reconfigure: (next) => {
+      verifier.reconfigure(limitsFrom(next));
+      // Compared with the startup values: those keep running until a restart.
+      return RESTART_KEYS.filter((k) => JSON.stringify(config[k]) !== JSON.stringify(next[k]));
+    },
     close: async () => {
       watcher?.close();
       await pool.close();

@@ -60,7 +60,7 @@ export class TokenVerifier {
   readonly stats: VerifierStats = { directoryReads: 0, decrypts: 0, hsmSkipped: 0 };
   readonly lockout: Lockout;
   readonly clientLimit: Lockout;
-  private readonly cache: CredentialCache;
+  private cache: CredentialCache;
   private readonly inflight = new Map<string, Promise<CredentialOutcome>>();
   private readonly macKey = randomBytes(32);
   /** Compared against when there is no credential, so every path does one keyed hash and one compare. */
@@ -72,17 +72,41 @@ export class TokenVerifier {
 
   constructor(private readonly opts: TokenVerifierOptions) {
     this.mode = opts.cacheMode ?? 'strict';
-    this.cache = new CredentialCache({
-      maxEntries: opts.cacheMaxEntries ?? 10_000,
-      ttlMs: this.mode === 'ttl' ? (opts.cacheTtlMs ?? 60_000) : undefined,
-      onEvict: (reason) => opts.metrics?.cacheEviction?.(reason),
-    });
+    this.cache = this.newCache();
     const clock = opts.clock ?? Date.now;
     this.lockout = new Lockout(opts.lockout ?? DEFAULT_LOCKOUT, clock);
     this.clientLimit = new Lockout(opts.clientLimit ?? DEFAULT_CLIENT_LIMIT, clock);
     this.audit = opts.audit ?? nullAuditSink;
     this.dummyMac = this.mac(randomBytes(32));
     this.dummyProofKeys = deriveProofKeys(randomBytes(32), 'dummy');
+  }
+
+  private newCache(): CredentialCache {
+    return new CredentialCache({
+      maxEntries: this.opts.cacheMaxEntries ?? 10_000,
+      ttlMs: this.mode === 'ttl' ? (this.opts.cacheTtlMs ?? 60_000) : undefined,
+      onEvict: (reason) => this.opts.metrics?.cacheEviction?.(reason),
+    });
+  }
+
+  /**
+   * Applies new cache and lockout limits (SIGHUP). A changed TTL or size starts an empty cache (what it held
+   * is re-read on demand); running lockouts and counted failures are kept. The cache mode needs a restart.
+   */
+  reconfigure(
+    next: Pick<TokenVerifierOptions, 'cacheTtlMs' | 'cacheMaxEntries' | 'lockout' | 'clientLimit'>,
+  ): void {
+    if (next.lockout) this.lockout.setPolicy(next.lockout);
+    if (next.clientLimit) this.clientLimit.setPolicy(next.clientLimit);
+    if (next.cacheTtlMs !== this.opts.cacheTtlMs || next.cacheMaxEntries !== this.opts.cacheMaxEntries) {
+      this.opts.cacheTtlMs = next.cacheTtlMs;
+      this.opts.cacheMaxEntries = next.cacheMaxEntries;
+      // Lookups that started before the switch compare against a newer epoch and store nothing.
+      const epoch = this.cache.epoch + 1;
+      this.cache.clear();
+      this.cache = this.newCache();
+      this.cache.epoch = epoch;
+    }
   }
 
   /** ttl mode: changes seen by the subscription invalidate at once; losing it empties the cache. */

@@ -14,7 +14,10 @@ import {
   schemaCheck,
   startHealthServer,
 } from '../health/index.js';
+import type { Client } from 'ldapts';
+import type { Logger } from 'pino';
 import { connectDirectory } from '../directory/index.js';
+import { installSchema } from '../schema/index.js';
 import type { HealthServer } from '../health/index.js';
 import { audit, configureLogging, log as processLog, readSecretFile } from '../log/index.js';
 import type { LogLevel } from '../log/index.js';
@@ -76,6 +79,10 @@ export const command: Command = {
     const metricsAt = metricsAddress(config.metrics_listen);
     configureLogging({ level: config.log_level as LogLevel, auditLog: config.audit_log });
     const log = processLog;
+    if (config.install_schema) {
+      const installed = await installSchemaAtStartup(config, log);
+      if (!installed) return 1;
+    }
     let verification: VerificationService | undefined;
     try {
       verification = await startVerification(config, log);
@@ -177,8 +184,8 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** Reads the subschema of the first backend, as the service account when one is configured. */
-function schemaReadiness(config: ServeConfig): ReturnType<typeof schemaCheck> {
+/** Connects to the first backend as the service account when one is configured. */
+function serviceConnector(config: ServeConfig, timeoutMs: number): () => Promise<Client> {
   let password: ReturnType<typeof readSecretFile> | undefined;
   try {
     password = config.service_password_file ? readSecretFile(config.service_password_file) : undefined;
@@ -186,15 +193,46 @@ function schemaReadiness(config: ServeConfig): ReturnType<typeof schemaCheck> {
     throw new UsageError(`service_password_file: ${(e as Error).message}`);
   }
   const url = config.backend[0] ?? '';
-  return schemaCheck(() =>
+  return () =>
     connectDirectory({
       url,
       starttls: config.backend_starttls,
       caFile: config.backend_ca,
       bindDn: config.service_bind_dn,
       password: password?.reveal(),
-      connectTimeoutMs: 2000,
-      operationTimeoutMs: 2000,
-    }),
-  );
+      connectTimeoutMs: timeoutMs,
+      operationTimeoutMs: timeoutMs,
+    });
+}
+
+/** Reads the subschema of the first backend, as the service account when one is configured. */
+function schemaReadiness(config: ServeConfig): ReturnType<typeof schemaCheck> {
+  return schemaCheck(serviceConnector(config, 2000));
+}
+
+/** --install-schema: adds shrTok before the proxy listens; false (logged) when it cannot. */
+async function installSchemaAtStartup(config: ServeConfig, log: Logger): Promise<boolean> {
+  if (config.service_bind_dn === undefined)
+    throw new UsageError(
+      'install_schema needs service_bind_dn and service_password_file (the account that writes the schema)',
+    );
+  let client: Client | undefined;
+  try {
+    client = await serviceConnector(config, 10_000)();
+    const result = await installSchema(client, { log: (line) => log.info(line) });
+    if (result.outcome === 'conflicting') {
+      log.error(
+        { detail: result.check.detail },
+        'schema: a conflicting shrTok definition exists; left alone',
+      );
+      return false;
+    }
+    log.info({ outcome: result.outcome, server: result.server.flavor }, 'schema: shrTok is installed');
+    return true;
+  } catch (e) {
+    log.error({ reason: (e as Error).message }, 'schema: install failed');
+    return false;
+  } finally {
+    await client?.unbind().catch(() => undefined);
+  }
 }

@@ -175,6 +175,12 @@ export const SERVE_SETTINGS = [
     help: 'serve /metrics, /healthz and /readyz over HTTP here, e.g. 127.0.0.1:9464',
   },
   {
+    key: 'install_schema',
+    type: 'boolean',
+    help: 'at startup, install the shrTok attribute type in the first backend as the service account (idempotent)',
+    default: false,
+  },
+  {
     key: 'require_schema',
     type: 'boolean',
     help: '/readyz also requires the shrTok attribute type in the first backend schema',

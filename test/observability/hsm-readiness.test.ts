@@ -102,6 +102,9 @@ test('readyz needs the HSM when one is configured; hsm metrics follow the token'
     }
     await waitFor(async () => (await ready()).status === 200, 20_000, 'readiness after the token is back');
     assert.equal(find(await scrape(), 'shrtok_hsm_session_logged_in')[0]?.value, 1);
+    // The token PIN (read from its file) never reaches the log or /metrics.
+    const metricsText = await (await fetch(`${base}/metrics`)).text();
+    for (const text of [proxy.stderr, proxy.stdout, metricsText]) assert.ok(!text.includes(hsm.pin));
   } finally {
     await proxy?.stop();
     await slapd?.destroy();

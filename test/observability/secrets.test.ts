@@ -118,9 +118,11 @@ test('no log line, audit line or /metrics output carries the marker passphrase',
       ['/metrics', metricsText],
       ['/readyz', readyText],
     ];
-    for (const [name, text] of sources)
-      for (const form of secretForms(MARKER))
-        assert.ok(!text.includes(form), `${name} contains the marker as "${form}"`);
+    // The marker, and the service account's password (read from its file) too.
+    for (const secret of [MARKER, SERVICE_PASSWORD])
+      for (const [name, text] of sources)
+        for (const form of secretForms(secret))
+          assert.ok(!text.includes(form), `${name} contains a secret as "${form}"`);
   } finally {
     await proxy?.stop();
     await slapd?.destroy();

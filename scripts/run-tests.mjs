@@ -33,9 +33,10 @@ child.stdout.on('data', (chunk) => {
   const lines = text.split('\n');
   tail = lines.pop() ?? '';
   for (const line of lines) {
-    const m = /^ℹ (pass|fail) (\d+)$/.exec(line.trim());
+    const m = /^ℹ (pass|fail|cancelled) (\d+)$/.exec(line.trim());
     if (m?.[1] === 'pass') pass = Number(m[2]);
-    else if (m?.[1] === 'fail') fail = Number(m[2]);
+    // A cancelled test (a hook or the file timed out) did not pass: count it with the failures.
+    else if (m?.[1] === 'fail' || m?.[1] === 'cancelled') fail += Number(m[2]);
   }
 });
 child.on('exit', (code) => {

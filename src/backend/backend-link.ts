@@ -25,6 +25,9 @@ export interface BackendLinkOwner {
 
 export type LinkState = 'idle' | 'connecting' | 'ready' | 'closed';
 
+/** A connection lost this soon after connecting, with nothing received, marks its backend down. */
+const SILENT_DROP_MS = 2000;
+
 export class BackendLink {
   state: LinkState = 'idle';
   socket: Socket | TLSSocket | null = null;
@@ -78,9 +81,13 @@ export class BackendLink {
     this.owner.onBackendFailed(reasons.join('; '));
   }
 
+  /** When the connection was made, until the backend first sends something (0 after that). */
+  private silentSince = 0;
+
   private attach(sock: Socket | TLSSocket, backend: Backend): void {
     this.socket = sock;
     this.backend = backend;
+    this.silentSince = Date.now();
     this.state = 'ready';
     this.out.sink = sock;
     sock.setNoDelay(true);
@@ -94,6 +101,7 @@ export class BackendLink {
 
   private readonly onData = (chunk: Buffer): void => {
     const owner = this.owner;
+    this.silentSince = 0;
     if (this.raw) {
       owner.onBackendRaw(chunk);
       return;
@@ -133,6 +141,10 @@ export class BackendLink {
   private lose(reason: string): void {
     if (this.state !== 'ready') return;
     this.state = 'closed';
+    // Accepted and dropped before saying anything (a backend that accepts and resets): as bad as a failed
+    // connect, whether the reset came before or after the connect completed.
+    if (this.backend && this.silentSince !== 0 && Date.now() - this.silentSince < SILENT_DROP_MS)
+      this.pool.markDown(this.backend, reason);
     this.socket?.destroy();
     this.owner.onBackendLost(reason);
   }

@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RawLdapConnection } from '../src/directory/raw-ldap.js';
-import { berCodec } from '../src/directory/index.js';
+import { RawLdapConnection, simpleBindOp } from '../src/directory/raw-ldap.js';
+import { ProtocolOp, decodeBindResponse } from '../src/ldap/index.js';
 import { openKeyProvider } from '../src/keys/index.js';
 import { decryptToken, timingSafeEqualBytes } from '../src/token/index.js';
 import { PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../test/helpers/slapd.js';
@@ -26,7 +26,6 @@ const SECONDS = Number(process.argv[2] ?? 3);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const CONNECTIONS = Number(process.argv[4] ?? 16);
 const TOKEN_USERS = 200;
-const { ber, tlv } = berCodec;
 
 type Bind = () => { dn: string; password: Buffer };
 
@@ -47,11 +46,8 @@ async function bindLoad(url: string, next: Bind): Promise<number> {
     conns.map(async (c) => {
       while (Date.now() < until) {
         const { dn, password } = next();
-        const m = await c.request(
-          tlv(0x60, ber.integer(3), ber.octets(dn), ber.octets(password, 0x80)),
-          0x61,
-        );
-        if (m.op.value[2] === 0) done++;
+        const m = await c.request(simpleBindOp(dn, password), ProtocolOp.bindResponse);
+        if (decodeBindResponse(m.frame).resultCode === 0) done++;
         else failed++;
       }
     }),

@@ -11,6 +11,8 @@ export class BerReader {
     readonly buffer: Buffer,
     start = 0,
     end = buffer.length,
+    /** Also refuse long-form lengths that are not minimal (DER, X.690 §10.1); inherited by inner readers. */
+    readonly der = false,
   ) {
     this.pos = start;
     this.end = end;
@@ -58,6 +60,8 @@ export class BerReader {
       if (n > MAX_LENGTH_OCTETS) throw new BerError(`length of length ${n} is over ${MAX_LENGTH_OCTETS}`, at);
       if (this.pos + n > this.end) throw new BerError('length octets run past the end of the element', at);
       length = 0;
+      if (this.der && (this.buffer[this.pos] === 0 || (n === 1 && (this.buffer[this.pos] as number) < 0x80)))
+        throw new BerError('non-minimal length is not DER', at);
       for (let i = 0; i < n; i++) length = length * 256 + (this.buffer[this.pos++] as number);
     }
     if (length > this.end - this.pos)
@@ -72,7 +76,7 @@ export class BerReader {
   readSequence(tag: number = BerTag.sequence): BerReader {
     this.readTag(tag);
     const length = this.readLength();
-    const inner = new BerReader(this.buffer, this.pos, this.pos + length);
+    const inner = new BerReader(this.buffer, this.pos, this.pos + length, this.der);
     this.pos += length;
     return inner;
   }

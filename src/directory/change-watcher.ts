@@ -1,15 +1,21 @@
 // Subscribes to changes on the backend so a ttl-mode cache stays coherent with writes made behind the proxy:
 // RFC 4533 syncrepl refreshAndPersist (OpenLDAP syncprov) or the 389-DS persistent search control.
 import { EventEmitter } from 'node:events';
-import { BerError, ber, children, decodeBoolean, decodeSmallInt, readOnly } from './ber.js';
-import { Op, RawLdapConnection, decodeResult, encodeSearchRequest, entryDn } from './raw-ldap.js';
-import type { LdapMessage, RawConnectOptions, RawControl } from './raw-ldap.js';
+import { BerError, BerReader, BerTag, BerWriter } from '../ber/index.js';
+import { ProtocolOp, decodeSearchResultEntry, opReader, readResult } from '../ldap/index.js';
+import type { Control } from '../ldap/index.js';
+import { RawLdapConnection, encodeSearchRequest } from './raw-ldap.js';
+import type { LdapMessage, RawConnectOptions } from './raw-ldap.js';
 
 export const SYNC_REQUEST_OID = '1.3.6.1.4.1.4203.1.9.1.1';
 const SYNC_STATE_OID = '1.3.6.1.4.1.4203.1.9.1.2';
 const SYNC_INFO_OID = '1.3.6.1.4.1.4203.1.9.1.4';
 export const PERSISTENT_SEARCH_OID = '2.16.840.1.113730.3.4.3';
 const ENTRY_CHANGE_OID = '2.16.840.1.113730.3.4.7';
+
+const RESPONSE_NAME_TAG = 0x80;
+const RESPONSE_VALUE_TAG = 0x81;
+const SyncInfoTag = { newcookie: 0x80, refreshDelete: 0xa1, refreshPresent: 0xa2, syncIdSet: 0xa3 } as const;
 
 export type WatchMechanism = 'syncrepl' | 'psearch';
 
@@ -116,14 +122,20 @@ export class ChangeWatcher extends EventEmitter {
   }
 
   private search(conn: RawLdapConnection, base: string): void {
-    const control: RawControl =
+    const control: Control =
       this.mechanism === 'syncrepl'
-        ? { oid: SYNC_REQUEST_OID, critical: true, value: syncRequestValue(this.cookies.get(base)) }
+        ? { type: SYNC_REQUEST_OID, critical: true, value: syncRequestValue(this.cookies.get(base)) }
         : {
-            oid: PERSISTENT_SEARCH_OID,
+            type: PERSISTENT_SEARCH_OID,
             critical: true,
             // changeTypes add|delete|modify|modDN, changesOnly, returnECs
-            value: ber.sequence(ber.integer(15), ber.boolean(true), ber.boolean(true)),
+            value: new BerWriter(16)
+              .startSequence()
+              .writeInteger(15)
+              .writeBoolean(true)
+              .writeBoolean(true)
+              .endSequence()
+              .toBuffer(),
           };
     this.refreshing.add(base);
     const op = encodeSearchRequest({
@@ -143,10 +155,10 @@ export class ChangeWatcher extends EventEmitter {
   }
 
   private onMessage(base: string, m: LdapMessage): void {
-    if (m.op.tag === Op.searchResEntry) {
-      const dn = entryDn(m.op);
-      const state = m.controls.find((c) => c.oid === SYNC_STATE_OID);
-      const ecn = m.controls.find((c) => c.oid === ENTRY_CHANGE_OID);
+    if (m.opTag === ProtocolOp.searchResEntry) {
+      const dn = decodeSearchResultEntry(m.frame).objectName;
+      const state = m.controls.find((c) => c.type === SYNC_STATE_OID);
+      const ecn = m.controls.find((c) => c.type === ENTRY_CHANGE_OID);
       if (state?.value) {
         const s = decodeSyncState(state.value);
         if (s.cookie) this.cookies.set(base, s.cookie);
@@ -156,11 +168,11 @@ export class ChangeWatcher extends EventEmitter {
       } else {
         this.emit('change', { dn } satisfies DirectoryChange);
       }
-    } else if (m.op.tag === Op.intermediateResponse) {
+    } else if (m.opTag === ProtocolOp.intermediateResponse) {
       this.onSyncInfo(base, m);
-    } else if (m.op.tag === Op.searchResDone) {
+    } else if (m.opTag === ProtocolOp.searchResDone) {
       // A persist search never ends on its own: the server refused or dropped it.
-      const code = decodeResult(m.op).code;
+      const code = readResult(opReader(m, ProtocolOp.searchResDone)).resultCode;
       if (REFUSALS.has(code)) {
         // Asking again would be refused again: stop, so the owner reads the directory instead.
         this.emit('refused', { base, code });
@@ -177,34 +189,16 @@ export class ChangeWatcher extends EventEmitter {
   }
 
   private onSyncInfo(base: string, m: LdapMessage): void {
-    const parts = [...children(m.op.value)];
-    const name = parts.find((p) => p.tag === 0x80)?.value.toString('latin1');
-    const value = parts.find((p) => p.tag === 0x81)?.value;
+    const r = opReader(m, ProtocolOp.intermediateResponse);
+    const name = r.peekTag() === RESPONSE_NAME_TAG ? r.readString(RESPONSE_NAME_TAG) : undefined;
+    const value = r.peekTag() === RESPONSE_VALUE_TAG ? r.readOctetString(RESPONSE_VALUE_TAG) : undefined;
+    r.expectEnd('IntermediateResponse');
     if (name !== SYNC_INFO_OID || !value) return;
-    const info = readOnly(value);
-    let refreshDone = false;
-    if (info.tag === 0x80) {
-      this.cookies.set(base, info.value);
-      return;
-    }
-    const fields = [...children(info.value)];
-    const cookie = fields.find((f) => f.tag === 0x04);
-    if (cookie) this.cookies.set(base, cookie.value);
-    if (info.tag === 0xa1 || info.tag === 0xa2) {
-      const done = fields.find((f) => f.tag === 0x01);
-      refreshDone = done ? decodeBoolean(done.value) : true;
-    } else if (info.tag === 0xa3) {
-      const uuids = fields.find((f) => f.tag === 0x31);
-      const refreshDeletes = fields.find((f) => f.tag === 0x01);
-      // With refreshDeletes the set lists deleted entries; otherwise present ones, which are unchanged.
-      if (uuids && refreshDeletes && decodeBoolean(refreshDeletes.value)) {
-        this.emit(
-          'deletedUuids',
-          [...children(uuids.value)].map((u) => u.value.toString('hex')),
-        );
-      }
-    }
-    if (refreshDone) {
+    const info = decodeSyncInfo(value);
+    // A cookie is kept across frames: copy it out of the receive buffer.
+    if (info.cookie) this.cookies.set(base, Buffer.from(info.cookie));
+    if (info.deletedUuids) this.emit('deletedUuids', info.deletedUuids);
+    if (info.refreshDone) {
       this.refreshing.delete(base);
       if (this.refreshing.size === 0) this.markUp();
     }
@@ -237,19 +231,81 @@ export class ChangeWatcher extends EventEmitter {
 
 function syncRequestValue(cookie: Buffer | undefined): Buffer {
   // mode refreshAndPersist (3), cookie when resuming
-  return ber.sequence(ber.enumerated(3), ...(cookie ? [ber.octets(cookie)] : []));
+  const w = new BerWriter(64).startSequence().writeEnumerated(3);
+  if (cookie) w.writeOctetString(cookie);
+  return w.endSequence().toBuffer();
 }
 
+interface SyncInfo {
+  cookie?: Buffer;
+  refreshDone: boolean;
+  /** entryUUIDs (hex) the server says were deleted while we were away. */
+  deletedUuids?: string[];
+}
+
+/** syncInfoValue (RFC 4533 §2.5): a single element, nothing after it. */
+function decodeSyncInfo(value: Buffer): SyncInfo {
+  const outer = new BerReader(value);
+  const tag = outer.peekTag();
+  const info: SyncInfo = { refreshDone: false };
+  if (tag === SyncInfoTag.newcookie) {
+    info.cookie = outer.readOctetString(SyncInfoTag.newcookie);
+    outer.expectEnd('syncInfoValue');
+    return info;
+  }
+  const r = outer.readSequence(tag);
+  outer.expectEnd('syncInfoValue');
+  if (
+    tag !== SyncInfoTag.refreshDelete &&
+    tag !== SyncInfoTag.refreshPresent &&
+    tag !== SyncInfoTag.syncIdSet
+  ) {
+    // Not a choice we know: check it is well-formed and keep its cookie, as for the known ones.
+    while (!r.atEnd()) {
+      if (!info.cookie && r.peekTag() === BerTag.octetString) info.cookie = r.readOctetString();
+      else r.skip();
+    }
+    return info;
+  }
+  if (r.peekTag() === BerTag.octetString) info.cookie = r.readOctetString();
+  const flag = r.peekTag() === BerTag.boolean ? r.readBoolean() : undefined;
+  if (tag === SyncInfoTag.syncIdSet) {
+    const set = r.readSequence(BerTag.set);
+    const uuids: string[] = [];
+    while (!set.atEnd()) uuids.push(set.readOctetString().toString('hex'));
+    // With refreshDeletes the set lists deleted entries; otherwise present ones, which are unchanged.
+    if (flag === true) info.deletedUuids = uuids;
+  } else {
+    info.refreshDone = flag ?? true; // refreshDone DEFAULT TRUE
+  }
+  r.expectEnd('syncInfoValue');
+  return info;
+}
+
+/** syncStateValue (RFC 4533 §2.3): state, entryUUID, optional cookie. */
 function decodeSyncState(value: Buffer): { state: number; uuid: string; cookie?: Buffer } {
-  const [state, uuid, cookie] = [...children(readOnly(value).value)];
-  if (!state || state.tag !== 0x0a || !uuid || uuid.tag !== 0x04)
-    throw new BerError('bad sync state control');
-  return { state: decodeSmallInt(state.value), uuid: uuid.value.toString('hex'), cookie: cookie?.value };
+  const outer = new BerReader(value);
+  const r = outer.readSequence();
+  outer.expectEnd('syncStateValue');
+  const at = r.offset;
+  const state = r.readEnumerated();
+  if (state < 0) throw new BerError('negative sync state', at);
+  const uuid = r.readOctetString().toString('hex');
+  const cookie = r.peekTag() === BerTag.octetString ? Buffer.from(r.readOctetString()) : undefined;
+  r.expectEnd('syncStateValue');
+  return { state, uuid, cookie };
 }
 
+/** EntryChangeNotification: changeType, previousDN (after a modDN), changeNumber. */
 function decodePreviousDn(value: Buffer): string | undefined {
-  const fields = [...children(readOnly(value).value)];
-  return fields.find((f) => f.tag === 0x04)?.value.toString('utf8');
+  const outer = new BerReader(value);
+  const r = outer.readSequence();
+  outer.expectEnd('EntryChangeNotification');
+  r.readEnumerated();
+  const previousDn = r.peekTag() === BerTag.octetString ? r.readString() : undefined;
+  if (r.peekTag() === BerTag.integer) r.skip(); // changeNumber
+  r.expectEnd('EntryChangeNotification');
+  return previousDn;
 }
 
 async function chooseMechanism(
@@ -291,14 +347,12 @@ function supportedControls(conn: RawLdapConnection, timeoutMs: number): Promise<
     conn.once('close', onClose);
     conn.send(op, [], (m) => {
       try {
-        if (m.op.tag === Op.searchResEntry) {
-          const [, attrs] = [...children(m.op.value)];
-          for (const attr of attrs ? children(attrs.value) : []) {
-            const [type, vals] = [...children(attr.value)];
-            if (type?.value.toString('latin1').toLowerCase() !== 'supportedcontrol' || !vals) continue;
-            for (const v of children(vals.value)) found.add(v.value.toString('latin1'));
+        if (m.opTag === ProtocolOp.searchResEntry) {
+          for (const attr of decodeSearchResultEntry(m.frame).attributes) {
+            if (attr.type.toLowerCase() !== 'supportedcontrol') continue;
+            for (const v of attr.values) found.add(v.toString('latin1'));
           }
-        } else if (m.op.tag === Op.searchResDone) {
+        } else if (m.opTag === ProtocolOp.searchResDone) {
           clearTimeout(timer);
           conn.off('close', onClose);
           resolve(found);

@@ -6,4 +6,3 @@ export { LookupFailure, REV_SHR_TOK_PREFIX, ServiceDirectory, equalityFilter } f
 export type { LookupFailureReason, TokenDirectory, TokenLookupOptions, TokenRecord } from './token-lookup.js';
 export { ChangeWatcher, PERSISTENT_SEARCH_OID, SYNC_REQUEST_OID } from './change-watcher.js';
 export type { ChangeWatcherOptions, DirectoryChange, WatchMechanism } from './change-watcher.js';
-export * as berCodec from './ber.js';

@@ -5,9 +5,7 @@
 //    proof CHOICE { passphrase [2] OCTET STRING, cmcRequest [3] OCTET STRING } }
 // VerifyResponse ::= SEQUENCE {
 //    entryDN OCTET STRING, identification [0] UTF8String OPTIONAL, failedCheck [1] UTF8String OPTIONAL }
-import { berCodec } from '../directory/index.js';
-
-const { BerError, ber, children, decodeInteger, decodeUtf8, readOnly, tlv } = berCodec;
+import { BerError, BerReader, BerTag, BerWriter } from '../ber/index.js';
 
 export const VERIFY_OID = '2.25.151240746369731152492527378165000953831.1';
 
@@ -17,6 +15,8 @@ export const MAX_VERIFY_REQUEST_BYTES = 256 * 1024;
 /** Longest identification (bytes) and serialNumber (INTEGER content bytes; RFC 5280 allows 20) accepted. */
 export const MAX_IDENTIFICATION_BYTES = 1024;
 export const MAX_SERIAL_BYTES = 64;
+
+const ResponseTag = { identification: 0x80, failedCheck: 0x81 } as const;
 
 const Tag = {
   identification: 0x80,
@@ -41,43 +41,50 @@ export interface VerifyResponse {
   failedCheck?: string;
 }
 
+/** Reader over the contents of the one DER SEQUENCE that must fill `value`. */
+function derSequence(value: Buffer, what: string): BerReader {
+  const outer = new BerReader(value, 0, value.length, true);
+  if (outer.peekTag() !== BerTag.sequence) throw new VerifyProtocolError(`${what} must be a SEQUENCE`);
+  const r = outer.readSequence();
+  outer.expectEnd(what);
+  return r;
+}
+
 export function decodeVerifyRequest(value: Buffer | undefined): VerifyRequest {
   if (!value) throw new VerifyProtocolError('the verify request has no value');
   if (value.length > MAX_VERIFY_REQUEST_BYTES)
     throw new VerifyProtocolError('the verify request is too large');
   try {
-    const outer = readOnly(value, true);
-    if (outer.tag !== 0x30) throw new VerifyProtocolError('VerifyRequest must be a SEQUENCE');
-    const fields = [...children(outer.value, true)];
+    const r = derSequence(value, 'VerifyRequest');
     let subject: VerifySubject | undefined;
-    let i = 0;
-    const first = fields[0];
-    if (first?.tag === Tag.identification) {
-      if (first.value.length > MAX_IDENTIFICATION_BYTES)
+    if (r.peekTag() === Tag.identification) {
+      const bytes = r.readOctetString(Tag.identification);
+      if (bytes.length > MAX_IDENTIFICATION_BYTES)
         throw new VerifyProtocolError('identification is too long');
-      const identification = decodeUtf8(first.value);
+      const identification = decodeUtf8(bytes);
       if (identification.length === 0) throw new VerifyProtocolError('identification is empty');
       subject = { identification };
-      i = 1;
-    } else if (first?.tag === Tag.serialNumber) {
-      if (first.value.length > MAX_SERIAL_BYTES) throw new VerifyProtocolError('serialNumber is too long');
-      const serial = decodeInteger(first.value, true);
+    } else if (r.peekTag() === Tag.serialNumber) {
+      const at = r.offset;
+      const bytes = r.readOctetString(Tag.serialNumber);
+      if (bytes.length > MAX_SERIAL_BYTES) throw new VerifyProtocolError('serialNumber is too long');
+      const serial = decodeDerInteger(bytes, at);
       if (serial < 0n) throw new VerifyProtocolError('serialNumber is negative');
       subject = { serial: serial.toString(10) };
-      i = 1;
     }
-    const proof = fields[i];
-    if (!proof) throw new VerifyProtocolError('VerifyRequest has no proof');
-    if (fields.length !== i + 1) throw new VerifyProtocolError('VerifyRequest has extra elements');
-    if (proof.tag === Tag.passphrase) {
+    if (r.atEnd()) throw new VerifyProtocolError('VerifyRequest has no proof');
+    const proofTag = r.peekTag();
+    const proof = r.readOctetString(proofTag);
+    if (!r.atEnd()) throw new VerifyProtocolError('VerifyRequest has extra elements');
+    if (proofTag === Tag.passphrase) {
       if (!subject) throw new VerifyProtocolError('a passphrase needs an identification or serialNumber');
-      return { subject, passphrase: Buffer.from(proof.value) };
+      return { subject, passphrase: Buffer.from(proof) };
     }
-    if (proof.tag === Tag.cmcRequest) {
-      if (proof.value.length === 0) throw new VerifyProtocolError('cmcRequest is empty');
-      return subject ? { subject, cmcRequest: proof.value } : { cmcRequest: proof.value };
+    if (proofTag === Tag.cmcRequest) {
+      if (proof.length === 0) throw new VerifyProtocolError('cmcRequest is empty');
+      return subject ? { subject, cmcRequest: proof } : { cmcRequest: proof };
     }
-    throw new VerifyProtocolError(`unexpected tag 0x${proof.tag.toString(16)} in VerifyRequest`);
+    throw new VerifyProtocolError(`unexpected tag 0x${proofTag.toString(16)} in VerifyRequest`);
   } catch (e) {
     if (e instanceof VerifyProtocolError) throw e;
     if (e instanceof BerError) throw new VerifyProtocolError(`malformed VerifyRequest: ${e.message}`);
@@ -86,45 +93,78 @@ export function decodeVerifyRequest(value: Buffer | undefined): VerifyRequest {
 }
 
 export function encodeVerifyRequest(req: VerifyRequest): Buffer {
-  const parts: Buffer[] = [];
+  const w = new BerWriter(64).startSequence();
   if (req.subject) {
-    parts.push(
-      'identification' in req.subject
-        ? ber.octets(req.subject.identification, Tag.identification)
-        : ber.integer(BigInt(req.subject.serial), Tag.serialNumber),
-    );
+    if ('identification' in req.subject) w.writeOctetString(req.subject.identification, Tag.identification);
+    else w.writeOctetString(integerContents(BigInt(req.subject.serial)), Tag.serialNumber);
   }
-  parts.push('passphrase' in req ? tlv(Tag.passphrase, req.passphrase) : tlv(Tag.cmcRequest, req.cmcRequest));
-  return ber.sequence(...parts);
+  if ('passphrase' in req) w.writeOctetString(req.passphrase, Tag.passphrase);
+  else w.writeOctetString(req.cmcRequest, Tag.cmcRequest);
+  return w.endSequence().toBuffer();
 }
 
 export function encodeVerifyResponse(res: VerifyResponse): Buffer {
-  return ber.sequence(
-    ber.octets(res.entryDn),
-    ...(res.identification !== undefined ? [ber.octets(res.identification, 0x80)] : []),
-    ...(res.failedCheck !== undefined ? [ber.octets(res.failedCheck, 0x81)] : []),
-  );
+  const w = new BerWriter(64).startSequence().writeOctetString(res.entryDn);
+  if (res.identification !== undefined) w.writeOctetString(res.identification, ResponseTag.identification);
+  if (res.failedCheck !== undefined) w.writeOctetString(res.failedCheck, ResponseTag.failedCheck);
+  return w.endSequence().toBuffer();
 }
 
 export function decodeVerifyResponse(value: Buffer): VerifyResponse {
   try {
-    const outer = readOnly(value, true);
-    if (outer.tag !== 0x30) throw new VerifyProtocolError('VerifyResponse must be a SEQUENCE');
-    const [dn, ...rest] = [...children(outer.value, true)];
-    if (!dn || dn.tag !== 0x04) throw new VerifyProtocolError('VerifyResponse has no entryDN');
-    const res: VerifyResponse = { entryDn: decodeUtf8(dn.value) };
+    const r = derSequence(value, 'VerifyResponse');
+    if (r.peekTag() !== BerTag.octetString) throw new VerifyProtocolError('VerifyResponse has no entryDN');
+    const res: VerifyResponse = { entryDn: decodeUtf8(r.readOctetString()) };
     let lastTag = 0;
-    for (const f of rest) {
-      if (f.tag <= lastTag || (f.tag !== 0x80 && f.tag !== 0x81)) {
+    while (!r.atEnd()) {
+      const tag = r.peekTag();
+      if (tag <= lastTag || (tag !== ResponseTag.identification && tag !== ResponseTag.failedCheck)) {
         throw new VerifyProtocolError('unexpected element in VerifyResponse');
       }
-      lastTag = f.tag;
-      if (f.tag === 0x80) res.identification = decodeUtf8(f.value);
-      else res.failedCheck = decodeUtf8(f.value);
+      lastTag = tag;
+      const text = decodeUtf8(r.readOctetString(tag));
+      if (tag === ResponseTag.identification) res.identification = text;
+      else res.failedCheck = text;
     }
     return res;
   } catch (e) {
     if (e instanceof BerError) throw new VerifyProtocolError(`malformed VerifyResponse: ${e.message}`);
     throw e;
   }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(bytes: Buffer): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new VerifyProtocolError('invalid UTF-8');
+  }
+}
+
+/** INTEGER contents of any size as a bigint (two's complement); DER requires the minimal encoding. */
+function decodeDerInteger(bytes: Buffer, at: number): bigint {
+  if (bytes.length === 0) throw new BerError('empty INTEGER', at);
+  if (bytes.length > 1) {
+    const [a, b] = [bytes[0]!, bytes[1]!];
+    if ((a === 0 && b < 0x80) || (a === 0xff && b >= 0x80)) throw new BerError('non-minimal INTEGER', at);
+  }
+  let n = 0n;
+  for (const byte of bytes) n = (n << 8n) | BigInt(byte);
+  if (bytes[0]! >= 0x80) n -= 1n << BigInt(bytes.length * 8);
+  return n;
+}
+
+/** Minimal two's-complement contents of an INTEGER (BerWriter.writeInteger stops at 32 bits). */
+function integerContents(n: bigint): Buffer {
+  let v = n;
+  const bytes: number[] = [];
+  for (;;) {
+    const byte = Number(v & 0xffn);
+    bytes.unshift(byte);
+    v >>= 8n;
+    if ((v === 0n && byte < 0x80) || (v === -1n && byte >= 0x80)) break;
+  }
+  return Buffer.from(bytes);
 }

@@ -15,7 +15,6 @@ import {
 } from '../ldap/index.js';
 import type { Attribute } from '../ldap/index.js';
 import { BerReader } from '../ber/index.js';
-import { berCodec } from '../directory/index.js';
 import { FORWARD, PASS, answer, forward, respond } from '../session/index.js';
 import type {
   InterceptDecision,
@@ -234,12 +233,13 @@ function filterNamesTokens(frame: Buffer): boolean {
   if (!FILTER_NEEDLES.some((n) => includesAsciiCaseless(frame, n))) return false;
   const env = decodeEnvelope(frame);
   // SearchRequest: baseObject, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes
-  const op = berCodec.readTlv(env.op, 0);
-  let index = 0;
-  for (const el of berCodec.children(op.value)) {
-    if (index++ === 6) return FILTER_NEEDLES.some((n) => includesAsciiCaseless(el.value, n));
-  }
-  return false;
+  const op = new BerReader(env.op);
+  const r = op.readSequence(op.peekTag());
+  for (let i = 0; i < 6 && !r.atEnd(); i++) r.skip();
+  if (r.atEnd()) return false;
+  // The filter's contents, whatever its CHOICE tag.
+  const filter = r.readOctetString(r.peekTag());
+  return FILTER_NEEDLES.some((n) => includesAsciiCaseless(filter, n));
 }
 
 /** The entry a delete or modDN names. */

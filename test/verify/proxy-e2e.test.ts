@@ -6,8 +6,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { berCodec } from '../../src/directory/index.js';
-import { RawLdapConnection, decodeResult } from '../../src/directory/raw-ldap.js';
+import { RawLdapConnection, extendedOp } from '../../src/directory/raw-ldap.js';
+import { ProtocolOp, decodeExtendedResponse } from '../../src/ldap/index.js';
 import { createToken, formatToken } from '../../src/token/index.js';
 import { VERIFY_OID, decodeVerifyResponse, encodeVerifyRequest } from '../../src/verify/index.js';
 import type { VerifyRequest, VerifyResponse } from '../../src/verify/index.js';
@@ -116,13 +116,10 @@ describe('shared-token verification through the proxy', () => {
     const conn = await RawLdapConnection.open({ url, starttls: true, caFile: pki.caCertPath });
     try {
       await conn.bind(VERIFIER_DN, VERIFIER_PW);
-      const { ber, tlv, children } = berCodec;
-      const m = await conn.request(
-        tlv(0x77, ber.octets(VERIFY_OID, 0x80), ber.octets(encodeVerifyRequest(req), 0x81)),
-        0x78,
-      );
-      const value = [...children(m.op.value)].find((c) => c.tag === 0x8b)?.value;
-      return { code: decodeResult(m.op).code, response: value ? decodeVerifyResponse(value) : undefined };
+      const m = await conn.request(extendedOp(VERIFY_OID, encodeVerifyRequest(req)), ProtocolOp.extendedResp);
+      const res = decodeExtendedResponse(m.frame);
+      const value = res.responseValue;
+      return { code: res.resultCode, response: value ? decodeVerifyResponse(value) : undefined };
     } finally {
       conn.close();
     }

@@ -10,7 +10,7 @@ import { RawLdapConnection, simpleBindOp } from '../src/directory/raw-ldap.js';
 import { ProtocolOp, decodeBindResponse } from '../src/ldap/index.js';
 import { openKeyProvider } from '../src/keys/index.js';
 import { decryptToken, timingSafeEqualBytes } from '../src/token/index.js';
-import { PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../test/helpers/slapd.js';
+import { PEOPLE, SERVICE_PASSWORD } from '../test/helpers/slapd.js';
 import { startProxy } from '../test/helpers/proxy.js';
 import { SOFTHSM_MODULE, createSoftHsmToken } from '../test/helpers/softhsm.js';
 import {
@@ -20,6 +20,7 @@ import {
   serviceDirectory,
   startTokenSlapd,
   token,
+  verificationArgs,
 } from '../test/verify/fixtures.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);
@@ -75,14 +76,7 @@ try {
       .join('\n'),
   );
   const common = [
-    '--users-base',
-    SUFFIX,
-    '--service-bind-dn',
-    SERVICE_DN,
-    '--service-password-file',
-    join(dir, 'svc.pw'),
-    '--key-pem',
-    KEY_PEM,
+    ...verificationArgs({ passwordFile: join(dir, 'svc.pw') }),
     '--allow-plaintext-virtual-bind',
     '--service-connections',
     '4',

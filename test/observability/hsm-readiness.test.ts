@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
 import { freePort, run, waitFor } from '../helpers/run.js';
-import { PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
+import { PEOPLE, SERVICE_PASSWORD } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
-import { SOFTHSM_MODULE, createSoftHsmToken } from '../helpers/softhsm.js';
+import { createSoftHsmToken } from '../helpers/softhsm.js';
 import type { SoftHsmToken } from '../helpers/softhsm.js';
 import { makeTestPki } from '../helpers/tls.js';
 import type { TestPki } from '../helpers/tls.js';
-import { KEY_PEM, passphraseOf, startTokenSlapd } from '../verify/fixtures.js';
+import { KEY_PEM, passphraseOf, startTokenSlapd, verificationArgs } from '../verify/fixtures.js';
 import { find, parseExposition } from './exposition.js';
 
 interface Ready {
@@ -44,10 +44,7 @@ test('readyz needs the HSM when one is configured; hsm metrics follow the token'
       tlsKeyPath: pki.keyPath,
       env: hsm.env,
       extraArgs: [
-        ...['--users-base', SUFFIX, '--service-bind-dn', SERVICE_DN],
-        ...['--service-password-file', join(dir, 'svc.pw'), '--verifier-dn', `uid=user1,${PEOPLE}`],
-        ...['--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', hsm.tokenLabel],
-        ...['--pkcs11-pin-file', hsm.pinFile, '--key-label', hsm.keyLabel],
+        ...verificationArgs({ passwordFile: join(dir, 'svc.pw'), hsm, verifierDn: `uid=user1,${PEOPLE}` }),
         ...['--metrics-listen', `127.0.0.1:${metricsPort}`, '--log-level', 'warn'],
       ],
     });

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
 import { freePort } from '../helpers/run.js';
-import { ADMIN_DN, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, PEOPLE } from '../helpers/slapd.js';
+import { ADMIN_DN, SERVICE_PASSWORD, PEOPLE } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
 import { makeTestPki } from '../helpers/tls.js';
 import type { TestPki } from '../helpers/tls.js';
-import { CERT_REPO, KEY_PEM, startTokenSlapd } from '../verify/fixtures.js';
+import { startTokenSlapd, verificationArgs } from '../verify/fixtures.js';
 import { assertDeployNamesIn } from './deploy-names.js';
 import { find, parseExposition } from './exposition.js';
 import { addMarkerEntries, MARKER, runSecretScenarios, secretForms } from './secret-scenarios.js';
@@ -48,20 +48,12 @@ test('no log line, audit line or /metrics output carries the marker passphrase',
       tlsCertPath: pki.certPath,
       tlsKeyPath: pki.keyPath,
       extraArgs: [
-        '--users-base',
-        SUFFIX,
-        '--cert-repository-base',
-        CERT_REPO,
-        '--service-bind-dn',
-        SERVICE_DN,
-        '--service-password-file',
-        join(dir, 'svc.pw'),
-        '--key-pem',
-        KEY_PEM,
-        '--verifier-dn',
-        `uid=user1,${PEOPLE}`,
-        '--token-reader-dn',
-        ADMIN_DN,
+        ...verificationArgs({
+          passwordFile: join(dir, 'svc.pw'),
+          certRepository: true,
+          verifierDn: `uid=user1,${PEOPLE}`,
+          tokenReaderDn: ADMIN_DN,
+        }),
         '--metrics-listen',
         `127.0.0.1:${metricsPort}`,
         '--audit-log',

@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeBindRequest } from '../../src/ldap/index.js';
-import { SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
+import { SERVICE_PASSWORD } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
 import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
-import { CERT_REPO, KEY_PEM, startTokenSlapd } from '../verify/fixtures.js';
+import { startTokenSlapd, verificationArgs } from '../verify/fixtures.js';
 import { Canary } from './canary.js';
 import { LdapClient } from './ldap-client.js';
 import { rssBytes } from './ldap-wire.js';
@@ -29,8 +29,7 @@ before(async () => {
   proxy = await startProxy({
     backends: [slapd.url],
     extraArgs: [
-      ...['--users-base', SUFFIX, '--cert-repository-base', CERT_REPO, '--key-pem', KEY_PEM],
-      ...['--service-bind-dn', SERVICE_DN, '--service-password-file', join(dir, 'svc.pw')],
+      ...verificationArgs({ passwordFile: join(dir, 'svc.pw'), certRepository: true }),
       // Default client limit (50 failures a minute): the attack below runs on after the address is blocked.
       ...['--allow-plaintext-virtual-bind', '--log-level', 'error'],
     ],

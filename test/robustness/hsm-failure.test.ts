@@ -9,14 +9,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeBindRequest } from '../../src/ldap/index.js';
-import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
+import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, SERVICE_PASSWORD } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
 import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
-import { SOFTHSM_MODULE, createSoftHsmToken } from '../helpers/softhsm.js';
+import { createSoftHsmToken } from '../helpers/softhsm.js';
 import type { SoftHsmToken } from '../helpers/softhsm.js';
 import { sleep, waitFor } from '../helpers/run.js';
-import { KEY_PEM, ldapAdd, passphraseOf, startTokenSlapd, token } from '../verify/fixtures.js';
+import {
+  KEY_PEM,
+  ldapAdd,
+  passphraseOf,
+  startTokenSlapd,
+  token,
+  verificationArgs,
+} from '../verify/fixtures.js';
 import { LdapClient } from './ldap-client.js';
 import { fdCount } from './ldap-wire.js';
 
@@ -49,16 +56,7 @@ before(async () => {
     backends: [slapd.url],
     env: hsm.env,
     extraArgs: [
-      ...[
-        '--users-base',
-        SUFFIX,
-        '--service-bind-dn',
-        SERVICE_DN,
-        '--service-password-file',
-        join(dir, 'svc.pw'),
-      ],
-      ...['--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', hsm.tokenLabel],
-      ...['--pkcs11-pin-file', hsm.pinFile, '--key-label', hsm.keyLabel],
+      ...verificationArgs({ passwordFile: join(dir, 'svc.pw'), hsm }),
       // One cached credential: rotating users evict each other, so (nearly) every bind needs the HSM.
       ...[
         '--cache-max-entries',

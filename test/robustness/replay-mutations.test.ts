@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
+import { PEOPLE, SERVICE_PASSWORD } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
-import { CERT_REPO, KEY_PEM, startTokenSlapd, token } from '../verify/fixtures.js';
+import { startTokenSlapd, token, verificationArgs } from '../verify/fixtures.js';
 import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
 import { run, waitFor } from '../helpers/run.js';
@@ -37,9 +37,12 @@ before(async () => {
   proxy = await startProxy({
     backends: [slapd.url],
     extraArgs: [
-      ...['--users-base', SUFFIX, '--cert-repository-base', CERT_REPO, '--key-pem', KEY_PEM],
-      ...['--service-bind-dn', SERVICE_DN, '--service-password-file', join(dir, 'svc.pw')],
-      ...['--verifier-dn', `uid=user1,${PEOPLE}`, '--allow-plaintext-virtual-bind'],
+      ...verificationArgs({
+        passwordFile: join(dir, 'svc.pw'),
+        certRepository: true,
+        verifierDn: `uid=user1,${PEOPLE}`,
+      }),
+      '--allow-plaintext-virtual-bind',
       // Failed binds must not block the fuzzer's address, or the bind paths would stop being exercised.
       ...['--client-max-failed-binds', '1000000000', '--log-level', 'error'],
     ],

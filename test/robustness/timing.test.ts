@@ -21,11 +21,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeBindRequest } from '../../src/ldap/index.js';
-import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
+import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, SERVICE_PASSWORD } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
 import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
-import { CERT_REPO, KEY_PEM, ldapAdd, startTokenSlapd, token } from '../verify/fixtures.js';
+import { ldapAdd, startTokenSlapd, token, verificationArgs } from '../verify/fixtures.js';
 import { LdapClient } from './ldap-client.js';
 import { seededRand } from './mutate.js';
 import { mannWhitney, trimSlowest } from './timing-stats.js';
@@ -54,9 +54,8 @@ before(async () => {
   proxy = await startProxy({
     backends: [slapd.url],
     extraArgs: [
-      ...['--users-base', SUFFIX, '--cert-repository-base', CERT_REPO],
-      ...['--service-bind-dn', SERVICE_DN, '--service-password-file', join(dir, 'svc.pw')],
-      ...['--key-pem', KEY_PEM, '--allow-plaintext-virtual-bind'],
+      ...verificationArgs({ passwordFile: join(dir, 'svc.pw'), certRepository: true }),
+      '--allow-plaintext-virtual-bind',
       ...[
         '--lockout-max-failures',
         String(LOCKOUT),

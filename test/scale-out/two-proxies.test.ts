@@ -14,13 +14,13 @@ import {
   CONFIG_DN,
   CONFIG_PASSWORD,
   PEOPLE,
-  SERVICE_DN,
   SERVICE_PASSWORD,
 } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
 import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
 import { run, waitFor } from '../helpers/run.js';
+import { verificationArgs } from '../verify/fixtures.js';
 
 const FIXTURES = new URL('../fixtures/vectors/', import.meta.url).pathname;
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -87,14 +87,7 @@ test('two proxies over replicated slapds stay coherent in ttl mode through the c
 
     writeFileSync(join(dir, 'service.pw'), SERVICE_PASSWORD);
     const common = [
-      '--users-base',
-      PEOPLE,
-      '--service-bind-dn',
-      SERVICE_DN,
-      '--service-password-file',
-      join(dir, 'service.pw'),
-      '--key-pem',
-      join(FIXTURES, 'issuance_protection_key.pem'),
+      ...verificationArgs({ passwordFile: join(dir, 'service.pw'), usersBase: PEOPLE }),
       '--allow-plaintext-virtual-bind',
       '--cache-mode',
       'ttl',

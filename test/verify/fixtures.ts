@@ -19,6 +19,8 @@ import {
 } from '../helpers/slapd.js';
 import type { Slapd, SlapdOptions } from '../helpers/slapd.js';
 import { run } from '../helpers/run.js';
+import { SOFTHSM_MODULE } from '../helpers/softhsm.js';
+import type { SoftHsmToken } from '../helpers/softhsm.js';
 
 // The shared vectors as copied into the repository, so the suite does not depend on where shared/ lives.
 export const VECTORS = new URL('../fixtures/cmc/', import.meta.url).pathname;
@@ -194,4 +196,35 @@ export async function setToken(url: string, dn: string, tokenText: string): Prom
     ADMIN_PASSWORD,
     true,
   );
+}
+
+export interface VerificationArgsOptions {
+  /** File holding the service account's password. */
+  passwordFile: string;
+  /** Where users with shrTok live; default the whole suffix. */
+  usersBase?: string;
+  /** Also look up Dogtag certificate records (CMC revocation). */
+  certRepository?: boolean;
+  /** Keep the issuance-protection key on this SoftHSM token instead of reading the vectors' PEM file. */
+  hsm?: Pick<SoftHsmToken, 'tokenLabel' | 'pinFile' | 'keyLabel'>;
+  verifierDn?: string;
+  tokenReaderDn?: string;
+}
+
+/** The `serve` flags that turn on shared-token verification against a startTokenSlapd() directory. */
+export function verificationArgs(o: VerificationArgsOptions): string[] {
+  const key = o.hsm
+    ? [
+        ...['--pkcs11-module', SOFTHSM_MODULE, '--pkcs11-token', o.hsm.tokenLabel],
+        ...['--pkcs11-pin-file', o.hsm.pinFile, '--key-label', o.hsm.keyLabel],
+      ]
+    : ['--key-pem', KEY_PEM];
+  return [
+    ...['--users-base', o.usersBase ?? SUFFIX],
+    ...(o.certRepository ? ['--cert-repository-base', CERT_REPO] : []),
+    ...['--service-bind-dn', SERVICE_DN, '--service-password-file', o.passwordFile],
+    ...key,
+    ...(o.verifierDn !== undefined ? ['--verifier-dn', o.verifierDn] : []),
+    ...(o.tokenReaderDn !== undefined ? ['--token-reader-dn', o.tokenReaderDn] : []),
+  ];
 }

@@ -6,16 +6,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeVerifyRequest } from '../../src/verify/index.js';
-import { PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
+import { PEOPLE, SERVICE_PASSWORD } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
 import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
-import { SOFTHSM_MODULE, createSoftHsmToken } from '../helpers/softhsm.js';
+import { createSoftHsmToken } from '../helpers/softhsm.js';
 import type { SoftHsmToken } from '../helpers/softhsm.js';
 import { makeTestPki } from '../helpers/tls.js';
 import type { TestPki } from '../helpers/tls.js';
 import { run, waitFor } from '../helpers/run.js';
-import { KEY_PEM, passphraseOf, startTokenSlapd } from './fixtures.js';
+import { KEY_PEM, passphraseOf, startTokenSlapd, verificationArgs } from './fixtures.js';
 
 const HERE = new URL('.', import.meta.url).pathname;
 let slapd: Slapd;
@@ -38,22 +38,7 @@ before(async () => {
     tlsKeyPath: pki.keyPath,
     env: hsm.env,
     extraArgs: [
-      '--users-base',
-      SUFFIX,
-      '--service-bind-dn',
-      SERVICE_DN,
-      '--service-password-file',
-      join(dir, 'svc.pw'),
-      '--pkcs11-module',
-      SOFTHSM_MODULE,
-      '--pkcs11-token',
-      hsm.tokenLabel,
-      '--pkcs11-pin-file',
-      hsm.pinFile,
-      '--key-label',
-      hsm.keyLabel,
-      '--verifier-dn',
-      `uid=user1,${PEOPLE}`,
+      ...verificationArgs({ passwordFile: join(dir, 'svc.pw'), hsm, verifierDn: `uid=user1,${PEOPLE}` }),
       '--log-level',
       'warn',
     ],

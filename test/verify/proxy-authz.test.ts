@@ -13,7 +13,6 @@ import {
   PEOPLE,
   SERVICE_DN,
   SERVICE_PASSWORD,
-  SUFFIX,
 } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
 import { startProxy } from '../helpers/proxy.js';
@@ -21,7 +20,7 @@ import type { ProxyProcess } from '../helpers/proxy.js';
 import { makeTestPki } from '../helpers/tls.js';
 import type { TestPki } from '../helpers/tls.js';
 import { run } from '../helpers/run.js';
-import { KEY_PEM, ldapAdd, passphraseOf, startTokenSlapd } from './fixtures.js';
+import { ldapAdd, passphraseOf, startTokenSlapd, verificationArgs } from './fixtures.js';
 
 let slapd: Slapd;
 let pki: TestPki;
@@ -62,14 +61,7 @@ async function proxy(authz: 'anonymous' | 'proxy'): Promise<string> {
     tlsCertPath: pki.certPath,
     tlsKeyPath: pki.keyPath,
     extraArgs: [
-      '--users-base',
-      SUFFIX,
-      '--service-bind-dn',
-      SERVICE_DN,
-      '--service-password-file',
-      join(dir, 'svc.pw'),
-      '--key-pem',
-      KEY_PEM,
+      ...verificationArgs({ passwordFile: join(dir, 'svc.pw') }),
       '--virtual-bind-authz',
       authz,
       '--log-level',

@@ -11,7 +11,7 @@ import { ProtocolOp, decodeExtendedResponse } from '../../src/ldap/index.js';
 import { createToken, formatToken } from '../../src/token/index.js';
 import { VERIFY_OID, decodeVerifyResponse, encodeVerifyRequest } from '../../src/verify/index.js';
 import type { VerifyRequest, VerifyResponse } from '../../src/verify/index.js';
-import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
+import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
 import { startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
@@ -20,7 +20,6 @@ import type { TestPki } from '../helpers/tls.js';
 import { run, waitFor } from '../helpers/run.js';
 import {
   CERT_REPO,
-  KEY_PEM,
   VECTORS,
   cmcRequests,
   passphraseOf,
@@ -29,6 +28,7 @@ import {
   startTokenSlapd,
   token,
   vectorFile,
+  verificationArgs,
 } from './fixtures.js';
 
 const HERE = new URL('.', import.meta.url).pathname;
@@ -54,20 +54,12 @@ describe('shared-token verification through the proxy', () => {
       tlsCertPath: pki.certPath,
       tlsKeyPath: pki.keyPath,
       extraArgs: [
-        '--users-base',
-        SUFFIX,
-        '--cert-repository-base',
-        CERT_REPO,
-        '--service-bind-dn',
-        SERVICE_DN,
-        '--service-password-file',
-        join(dir, 'svc.pw'),
-        '--key-pem',
-        KEY_PEM,
-        '--verifier-dn',
-        VERIFIER_DN,
-        '--token-reader-dn',
-        ADMIN_DN,
+        ...verificationArgs({
+          passwordFile: join(dir, 'svc.pw'),
+          certRepository: true,
+          verifierDn: VERIFIER_DN,
+          tokenReaderDn: ADMIN_DN,
+        }),
         '--log-level',
         'warn',
         ...extra,

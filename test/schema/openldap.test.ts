@@ -6,7 +6,7 @@ import type { Slapd } from '../helpers/slapd.js';
 import { makeTestPki } from '../helpers/tls.js';
 import type { TestPki } from '../helpers/tls.js';
 import { runCli } from './run-cli.js';
-import { CONFLICTING_SHRTOK, TempDir, dogtagToken, ldapTool, readRaw } from './shared.js';
+import { CONFLICTING_SHRTOK, TempDir, assertTokenRoundTrip, dogtagToken, ldapTool } from './shared.js';
 
 function conn(slapd: Slapd, passwordFile: string): string[] {
   return ['--url', slapd.url, '--bind-dn', CONFIG_DN, '--password-file', passwordFile];
@@ -70,29 +70,7 @@ describe('schema on OpenLDAP (cn=config)', () => {
     const token = dogtagToken();
     assert.ok(token.multiline.includes('\r\n'), 'fixture is the 76-column CRLF form');
     const dn = `uid=user1,${PEOPLE}`;
-    const mod = await ldapTool(
-      'ldapmodify',
-      slapd.url,
-      ADMIN_DN,
-      ADMIN_PASSWORD,
-      [],
-      `dn: ${dn}\nchangetype: modify\nadd: objectClass\nobjectClass: extensibleObject\n-\nreplace: shrTok\nshrTok: ${token.oneline}\n`,
-    );
-    assert.equal(mod.code, 0, mod.stderr);
-    const raw = await readRaw(slapd.url, ADMIN_DN, ADMIN_PASSWORD, dn, 'shrTok');
-    assert.equal(raw.length, 1);
-    assert.ok(raw[0]?.equals(Buffer.from(token.oneline, 'ascii')), 'stored bytes equal the joined token');
-    const search = await ldapTool('ldapsearch', slapd.url, ADMIN_DN, ADMIN_PASSWORD, [
-      '-LLL',
-      '-o',
-      'ldif-wrap=no',
-      '-b',
-      dn,
-      '-s',
-      'base',
-      'shrTok',
-    ]);
-    assert.ok(search.stdout.includes(`\nshrTok: ${token.oneline}\n`), 'ldapsearch prints it as plain text');
+    await assertTokenRoundTrip(slapd.url, ADMIN_DN, ADMIN_PASSWORD, dn, token);
   });
 });
 

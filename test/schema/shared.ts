@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { Client } from 'ldapts';
 import { run } from '../helpers/run.js';
 
@@ -61,6 +62,42 @@ export async function readRaw(url: string, bindDn: string, password: string, dn:
   } finally {
     await client.unbind();
   }
+}
+
+/**
+ * Writes a token in its joined one-line form with ldapmodify, then checks it reads back byte-identical (ldapts)
+ * and as plain text (ldapsearch).
+ */
+export async function assertTokenRoundTrip(
+  url: string,
+  bindDn: string,
+  password: string,
+  dn: string,
+  token: { oneline: string },
+): Promise<void> {
+  const mod = await ldapTool(
+    'ldapmodify',
+    url,
+    bindDn,
+    password,
+    [],
+    `dn: ${dn}\nchangetype: modify\nadd: objectClass\nobjectClass: extensibleObject\n-\nreplace: shrTok\nshrTok: ${token.oneline}\n`,
+  );
+  assert.equal(mod.code, 0, mod.stderr);
+  const raw = await readRaw(url, bindDn, password, dn, 'shrTok');
+  assert.equal(raw.length, 1);
+  assert.ok(raw[0]?.equals(Buffer.from(token.oneline, 'ascii')), 'stored bytes equal the joined token');
+  const search = await ldapTool('ldapsearch', url, bindDn, password, [
+    '-LLL',
+    '-o',
+    'ldif-wrap=no',
+    '-b',
+    dn,
+    '-s',
+    'base',
+    'shrTok',
+  ]);
+  assert.ok(search.stdout.includes(`\nshrTok: ${token.oneline}\n`), 'ldapsearch prints it as plain text');
 }
 
 /** The shrTok definition as Dogtag's schema.ldif ships it (389-DS pseudo-OID). */

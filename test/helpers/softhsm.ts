@@ -60,6 +60,13 @@ export async function createSoftHsmToken(opts: SoftHsmOptions = {}): Promise<Sof
   await writeFile(pinFile, pin, { mode: 0o600 });
   await chmod(pinFile, 0o600);
   const savedConf = process.env.SOFTHSM2_CONF;
+  /** pkcs11-tool logged in to this token with the PIN of the moment. */
+  const pkcs11Tool = (...args: string[]): Promise<string> =>
+    must(
+      'pkcs11-tool',
+      ['--module', SOFTHSM_MODULE, '--token-label', tokenLabel, '--login', '--pin', pin, ...args],
+      env,
+    );
   try {
     await must(
       'softhsm2-util',
@@ -84,26 +91,7 @@ export async function createSoftHsmToken(opts: SoftHsmOptions = {}): Promise<Sof
         env,
       );
     } else {
-      await must(
-        'pkcs11-tool',
-        [
-          '--module',
-          SOFTHSM_MODULE,
-          '--token-label',
-          tokenLabel,
-          '--login',
-          '--pin',
-          pin,
-          '--keypairgen',
-          '--key-type',
-          'rsa:2048',
-          '--label',
-          keyLabel,
-          '--id',
-          keyIdHex,
-        ],
-        env,
-      );
+      await pkcs11Tool('--keypairgen', '--key-type', 'rsa:2048', '--label', keyLabel, '--id', keyIdHex);
     }
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
@@ -127,22 +115,7 @@ export async function createSoftHsmToken(opts: SoftHsmOptions = {}): Promise<Sof
     removeToken: () => rename(join(tokens, tokenDirName!), away),
     restoreToken: () => rename(away, join(tokens, tokenDirName!)),
     changePin: async (newPin: string) => {
-      await must(
-        'pkcs11-tool',
-        [
-          '--module',
-          SOFTHSM_MODULE,
-          '--token-label',
-          tokenLabel,
-          '--login',
-          '--pin',
-          pin,
-          '--change-pin',
-          '--new-pin',
-          newPin,
-        ],
-        env,
-      );
+      await pkcs11Tool('--change-pin', '--new-pin', newPin);
       pin = newPin;
     },
     destroy: async () => {

@@ -1,11 +1,9 @@
 // Audit lines: one JSON object per line per verification, to their own file (--audit-log FILE) or,
 // without one, to the process log. Only the fields of AuditEvent are copied, so a caller cannot
 // leak a passphrase, token, key or witness by passing a larger object.
-import { pino } from 'pino';
 import type { Logger } from 'pino';
+import { BatchedAppendFile } from './batched-file.js';
 import { Secret } from './secret.js';
-
-type SonicBoom = ReturnType<typeof pino.destination>;
 
 export interface AuditEvent {
   kind: 'bind' | 'extop' | 'cmc' | 'revocation';
@@ -25,6 +23,10 @@ const STRING_FIELDS = ['identification', 'serial', 'entryDn', 'clientAddress', '
 
 /** The line written for an event: fixed key order, strings capped, anything else dropped. */
 export function auditLine(event: AuditEvent, now = new Date()): string {
+  return `${JSON.stringify(auditObject(event, now))}\n`;
+}
+
+function auditObject(event: AuditEvent, now: Date): Record<string, string | number> {
   const out: Record<string, string | number> = {
     time: now.toISOString(),
     type: 'verification',
@@ -39,11 +41,11 @@ export function auditLine(event: AuditEvent, now = new Date()): string {
   }
   if (typeof event.resultCode === 'number') out.resultCode = event.resultCode;
   out.latencyMs = Number.isFinite(event.latencyMs) ? Math.round(event.latencyMs * 1000) / 1000 : -1;
-  return `${JSON.stringify(out)}\n`;
+  return out;
 }
 
 export class AuditLog {
-  private file: SonicBoom | undefined;
+  private file: BatchedAppendFile | undefined;
   private path: string | undefined;
 
   constructor(private fallback: Logger) {}
@@ -53,7 +55,9 @@ export class AuditLog {
     this.closeFile();
     this.path = path;
     if (path !== undefined)
-      this.file = pino.destination({ dest: path, append: true, mkdir: true, sync: true, mode: 0o600 });
+      this.file = new BatchedAppendFile(path, (e) =>
+        this.fallback.error({ reason: e.message, file: path }, 'audit log write failed'),
+      );
   }
 
   /** The logger used when no audit file is configured. */
@@ -65,10 +69,10 @@ export class AuditLog {
     return this.path ?? 'log';
   }
 
+  /** Queues the line; it reaches the file within FLUSH_MS, at reopen/close, or at process exit. */
   record(event: AuditEvent): void {
-    const line = auditLine(event);
-    if (this.file) this.file.write(line);
-    else this.fallback.info({ audit: JSON.parse(line) as unknown }, 'audit');
+    if (this.file) this.file.write(auditLine(event));
+    else this.fallback.info({ audit: auditObject(event, new Date()) }, 'audit');
   }
 
   /** Reopens the file after log rotation (SIGHUP). */
@@ -83,9 +87,6 @@ export class AuditLog {
   private closeFile(): void {
     const f = this.file;
     this.file = undefined;
-    if (f) {
-      f.flushSync();
-      f.end();
-    }
+    f?.close();
   }
 }

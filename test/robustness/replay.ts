@@ -3,6 +3,8 @@
 // connection is closed; an unfinished PDU is closed once the client half-closes; a PDU the proxy must refuse
 // closes the connection. Everything received must be whole, well-formed LDAPMessages. All within a
 // per-case deadline (a liveness bound: a hang fails the case, a slow machine only risks the 500 ms).
+import assert from 'node:assert/strict';
+import { run } from '../helpers/run.js';
 import { NOTICE_OF_DISCONNECTION, classify, probe } from './ldap-wire.js';
 import type { Expectation, ProbeResult } from './ldap-wire.js';
 import { rootDseSearch } from './pdus.js';
@@ -112,4 +114,20 @@ export async function runPool(
       for (let b = next(); b !== undefined; b = next()) await one(b);
     }),
   );
+}
+
+/** After a replay run: an ordinary client (ldapsearch) still finds user `uid` through the proxy. */
+export async function assertStillServes(url: string, uid: string): Promise<void> {
+  const r = await run('ldapsearch', [
+    '-x',
+    '-LLL',
+    '-H',
+    url,
+    '-b',
+    'ou=People,dc=example,dc=com',
+    `(uid=${uid})`,
+    'uid',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^uid: ${uid}$`, 'm'));
 }

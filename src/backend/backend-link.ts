@@ -1,5 +1,5 @@
 // The backend connection of one client session. It frames backend responses and hands each whole frame to
-// its owner inside one corked batch per received chunk; it never decodes more than the envelope.
+// its owner inside one write batch per received chunk; it never decodes more than the envelope.
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { FrameError, FrameReader, SpanWriter } from '../frame/index.js';
@@ -167,11 +167,12 @@ export class BackendLink {
     return this.socket?.writableNeedDrain ?? false;
   }
 
-  cork(): void {
-    this.socket?.cork();
+  /** Frames written until endBatch() go out in one write (see SpanWriter). */
+  beginBatch(): void {
+    this.out.beginBatch();
   }
-  uncork(): void {
-    this.socket?.uncork();
+  endBatch(): void {
+    this.out.endBatch();
   }
   pause(): void {
     this.socket?.pause();

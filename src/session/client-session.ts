@@ -25,15 +25,14 @@ export class ClientSession extends RequestPath {
     this.backendWasReady = true;
     const waiting = this.waiting;
     this.waiting = [];
-    this.link.cork();
+    this.link.beginBatch();
     const now = performance.now();
     for (const q of waiting) {
       this.link.write(q.frame);
       // Waiting for the backend connection is latency the proxy adds (one backend connection per client).
       metrics.addedLatencySeconds((now - q.start) / 1000);
     }
-    this.link.flush();
-    this.link.uncork();
+    this.link.endBatch();
   }
 
   onBackendFailed(reason: string): void {
@@ -64,12 +63,11 @@ export class ClientSession extends RequestPath {
   }
 
   beginBackendBatch(): void {
-    this.socket.cork();
+    this.out.beginBatch();
   }
 
   endBackendBatch(): void {
-    this.out.flush();
-    this.socket.uncork();
+    this.out.endBatch();
     if (!this.backendPaused && this.socket.writableNeedDrain) {
       this.backendPaused = true;
       this.link.pause();

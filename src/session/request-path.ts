@@ -33,7 +33,7 @@ export abstract class RequestPath extends SecureTransport {
     const reader = this.reader;
     const link = this.link;
     this.requestStart = performance.now();
-    link.cork();
+    link.beginBatch();
     try {
       if (chunk !== null) reader.push(chunk);
       while (!this.busy && !this.closed && reader.next())
@@ -43,8 +43,7 @@ export abstract class RequestPath extends SecureTransport {
         this.enterSecurityLayer(reader.takeRemaining());
       else this.onClientFault(e);
     } finally {
-      link.flush();
-      link.uncork();
+      link.endBatch();
     }
     if (!this.clientPaused && link.needsDrain) {
       this.clientPaused = true;

@@ -16,7 +16,7 @@ import { freePort, waitFor } from '../test/helpers/run.js';
 const SEARCHES = Number(process.argv[2] ?? 20000);
 const CONNECTIONS = Number(process.argv[3] ?? 16);
 const WARMUP = Number(process.argv[4] ?? 10000);
-const MAIN = resolve(process.env.PROXY_BIN ?? "bin/shrtok-proxy");
+const MAIN = resolve(process.env.PROXY_BIN ?? 'bin/shrtok-proxy');
 
 // Just enough BER for the driver's requests (short integers, definite lengths).
 function tlv(tag: number, ...parts: Buffer[]): Buffer {

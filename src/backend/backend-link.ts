@@ -14,6 +14,11 @@ export interface BackendLinkOwner {
   /** A working connection was lost (closed, reset, or sent something that is not LDAP). */
   onBackendLost(reason: string): void;
   beginBackendBatch(): void;
+  /**
+   * True while a write to the client may still reference bytes of the last backend read (not yet handed to
+   * the kernel); `then` runs once it no longer does.
+   */
+  holdsBackendBytes(then: () => void): boolean;
   onBackendFrame(frame: Buffer, messageId: number, opTag: number): void;
   endBackendBatch(): void;
   onBackendDrain(): void;
@@ -22,6 +27,8 @@ export interface BackendLinkOwner {
   /** Opaque backend bytes once a SASL security layer is in effect. */
   onBackendRaw(chunk: Buffer): void;
 }
+
+const READ_BUFFER_BYTES = 65536;
 
 export type LinkState = 'idle' | 'connecting' | 'ready' | 'closed';
 
@@ -40,12 +47,43 @@ export class BackendLink {
   /** Requests forwarded in one client chunk go out as one write; flush() after each batch. */
   private readonly out = new SpanWriter({ write: () => true });
 
+  /**
+   * Plain backend connections read into this one buffer (net `onread`): no buffer and no 'data' event per
+   * read. Frames are forwarded as subarrays of it, so reading pauses while a client write still refers to it.
+   */
+  private readBuffer: Buffer | null = null;
+  private readHeld = false;
+  private paused = false;
+  /** Bytes read before the connection was handed over (a notice of disconnection), copied. */
+  private early: Buffer[] = [];
+
   constructor(
     private readonly pool: BackendPool,
     private readonly owner: BackendLinkOwner,
   ) {
     this.reader = new FrameReader(pool.options.maxPduBytes);
   }
+
+  private readonly onRead = (bytes: number, buf: Buffer): boolean => {
+    if (this.state !== 'ready' || this.socket === null) {
+      // Kept until attach() (a notice before the hand-over); after close nothing is read any more.
+      if (this.state === 'connecting') this.early.push(Buffer.from(buf.subarray(0, bytes)));
+      return true;
+    }
+    // Opaque bytes (SASL security layer) are written as they are: copy them out of the shared buffer.
+    this.onData(this.raw ? Buffer.from(buf.subarray(0, bytes)) : buf.subarray(0, bytes));
+    if (this.state === 'ready' && this.owner.holdsBackendBytes(this.releaseRead)) {
+      this.readHeld = true;
+      return false;
+    }
+    return true;
+  };
+
+  private readonly releaseRead = (): void => {
+    if (!this.readHeld) return;
+    this.readHeld = false;
+    if (!this.paused && this.state === 'ready') this.socket?.resume();
+  };
 
   connect(): void {
     if (this.state !== 'idle') return;
@@ -57,10 +95,13 @@ export class BackendLink {
     const reasons: string[] = [];
     for (const backend of this.pool.candidates()) {
       try {
+        const plain = !backend.url.secure && !this.pool.options.startTls;
+        if (plain) this.readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES);
         const sock = await connectBackend(backend, {
           timeoutMs: this.pool.options.connectTimeoutMs,
           startTls: this.pool.options.startTls,
           ca: this.pool.ca,
+          onread: plain && this.readBuffer ? { buffer: this.readBuffer, callback: this.onRead } : undefined,
         });
         if (this.state !== 'connecting') {
           sock.destroy();
@@ -97,6 +138,9 @@ export class BackendLink {
     sock.on('close', this.onClose);
     sock.on('drain', this.onDrain);
     this.owner.onBackendReady();
+    const early = this.early;
+    this.early = [];
+    for (const chunk of early) if (this.state === 'ready') this.onData(chunk);
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -175,10 +219,12 @@ export class BackendLink {
     this.out.endBatch();
   }
   pause(): void {
+    this.paused = true;
     this.socket?.pause();
   }
   resume(): void {
-    this.socket?.resume();
+    this.paused = false;
+    if (!this.readHeld) this.socket?.resume();
   }
 
   private ending = false;

@@ -12,6 +12,8 @@ export interface ConnectOptions {
   timeoutMs: number;
   startTls: boolean;
   ca: Buffer | undefined;
+  /** Plain connections only (no TLS, no StartTLS): read into this buffer and call back instead of 'data'. */
+  onread?: { buffer: Buffer; callback: (bytes: number, buf: Buffer) => boolean };
 }
 
 /** Resolves with a connected socket, TLS set up when configured; rejects with a reason fit for logs. */
@@ -59,7 +61,8 @@ export function connectBackend(backend: Backend, opts: ConnectOptions): Promise<
       upgrade();
       return;
     }
-    const sock = netConnect({ host, port });
+    const plainReads = opts.startTls ? undefined : opts.onread;
+    const sock = plainReads ? netConnect({ host, port, onread: plainReads }) : netConnect({ host, port });
     current = sock;
     sock.setNoDelay(true);
     const onError = (e: NodeJS.ErrnoException): void => fail(`${e.code ?? 'error'}: ${e.message}`);

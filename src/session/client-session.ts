@@ -10,6 +10,8 @@ import type { SessionEnv, SessionOrigin } from './session-core.js';
 
 export type { SessionEnv, SessionOrigin } from './session-core.js';
 
+const EMPTY = Buffer.alloc(0);
+
 export class ClientSession extends RequestPath {
   constructor(socket: Socket, env: SessionEnv, secure: boolean, origin: SessionOrigin = {}) {
     super(socket, env, secure, origin);
@@ -64,6 +66,14 @@ export class ClientSession extends RequestPath {
 
   beginBackendBatch(): void {
     this.out.beginBatch();
+  }
+
+  holdsBackendBytes(then: () => void): boolean {
+    const sock = this.socket;
+    if (sock.writableLength === 0 || sock.destroyed) return false;
+    // Runs after every write queued before it has been handed to the kernel (writes complete in order).
+    sock.write(EMPTY, () => then());
+    return true;
   }
 
   endBackendBatch(): void {

@@ -128,6 +128,7 @@ export abstract class SessionCore implements SessionContext, BackendLinkOwner {
   abstract onBackendFailed(reason: string): void;
   abstract onBackendLost(reason: string): void;
   abstract beginBackendBatch(): void;
+  abstract holdsBackendBytes(then: () => void): boolean;
   abstract onBackendFrame(frame: Buffer, messageId: number, opTag: number): void;
   abstract endBackendBatch(): void;
   abstract onBackendDrain(): void;

@@ -1,0 +1,66 @@
+// A plain backend connection reads into one reusable buffer: while the owner says a client write may still
+// reference it, no further read may happen (it would overwrite bytes not yet sent); reading resumes after.
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { BackendLink, BackendPool } from '../../src/backend/index.js';
+import type { BackendLinkOwner } from '../../src/backend/index.js';
+import { parseLdapUrl } from '../../src/config/load.js';
+import { sleep, waitFor } from '../helpers/run.js';
+
+/** A SearchResultDone for messageID `id`, success. */
+function done(id: number): Buffer {
+  return Buffer.from([0x30, 0x0c, 0x02, 0x01, id, 0x65, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00]);
+}
+
+test('reading stops while the owner holds the read buffer and resumes when released', async () => {
+  let peer: Socket | undefined;
+  const server: Server = createServer((s) => (peer = s));
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const port = (server.address() as { port: number }).port;
+  const seen: string[] = [];
+  let hold = true;
+  let release: (() => void) | undefined;
+  const owner: BackendLinkOwner = {
+    onBackendReady: () => undefined,
+    onBackendFailed: () => undefined,
+    onBackendLost: () => undefined,
+    beginBackendBatch: () => undefined,
+    endBackendBatch: () => undefined,
+    onBackendDrain: () => undefined,
+    onBackendSecurityLayer: () => undefined,
+    onBackendRaw: () => undefined,
+    onBackendFrame: (frame) => seen.push(frame.toString('hex')),
+    holdsBackendBytes: (then) => {
+      if (!hold) return false;
+      release = then;
+      return true;
+    },
+  };
+  const pool = new BackendPool([parseLdapUrl(`ldap://127.0.0.1:${port}`, 'backend')], {
+    connectTimeoutMs: 2000,
+    downMs: 1000,
+    startTls: false,
+    maxPduBytes: 1 << 20,
+  });
+  const link = new BackendLink(pool, owner);
+  try {
+    link.connect();
+    await waitFor(() => peer !== undefined && link.state === 'ready', 5000, 'the backend connection');
+    peer!.write(done(1));
+    await waitFor(() => seen.length === 1, 5000, 'the first frame');
+    assert.equal(seen[0], done(1).toString('hex'));
+    // Held: later bytes stay in the kernel, the shared buffer keeps the first frame intact.
+    peer!.write(done(2));
+    await sleep(200);
+    assert.equal(seen.length, 1, 'no read while the buffer is held');
+    hold = false;
+    release!();
+    await waitFor(() => seen.length === 2, 5000, 'the second frame after release');
+    assert.equal(seen[1], done(2).toString('hex'));
+  } finally {
+    link.destroy();
+    peer?.destroy();
+    await new Promise((ok) => server.close(ok));
+  }
+});

@@ -62,3 +62,24 @@ test('config check names the bad key, the value and what is expected', async () 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the example configurations in deploy/ pass config check', async () => {
+  const { parse } = await import('yaml');
+  const { readFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'shrtok-config-'));
+  try {
+    const example = await cli(['config', 'check', 'deploy/examples/config.yaml']);
+    assert.equal(example.code, 0, example.stderr);
+    // The ConfigMap of the Kubernetes manifests carries a config.yaml of its own.
+    const docs = readFileSync('deploy/kubernetes/shrtok-proxy.yaml', 'utf8')
+      .split(/^---$/m)
+      .map((d) => parse(d) as { kind?: string; data?: Record<string, string> });
+    const configMap = docs.find((d) => d.kind === 'ConfigMap');
+    assert.ok(configMap?.data?.['config.yaml']);
+    writeFileSync(join(dir, 'k8s.yaml'), configMap.data['config.yaml']);
+    const k8s = await cli(['config', 'check', join(dir, 'k8s.yaml')]);
+    assert.equal(k8s.code, 0, k8s.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -140,6 +140,11 @@ export class RawLdapConnection extends EventEmitter {
     return id;
   }
 
+  /** Stops routing responses for a finished operation. */
+  forget(id: number): void {
+    this.handlers.delete(id);
+  }
+
   /** Sends one request and waits for its single response. */
   request(op: Buffer, expectTag: number, timeoutMs = 10_000): Promise<LdapMessage> {
     return new Promise((resolve, reject) => {

@@ -1,8 +1,6 @@
-// The proxy's own bound service connections to the backend (ldapts), reconnected on failure.
-import type { Client } from 'ldapts';
-import { ResultCodeError } from 'ldapts';
-import { connectDirectory } from './connect.js';
+// The proxy's own bound service connections to the backend (raw BER client), reconnected on failure.
 import type { DirectoryConnectOptions } from './connect.js';
+import { LdapResultError, RawLdapConnection } from './raw-ldap.js';
 
 /** The backend cannot answer now (down, refused the service bind, busy): LDAP unavailable, never a failure. */
 export class DirectoryUnavailableError extends Error {
@@ -22,7 +20,7 @@ export interface ServicePoolOptions extends Omit<DirectoryConnectOptions, 'passw
 const TRANSIENT_CODES = new Set([1, 3, 11, 51, 52, 53, 80]);
 
 export class ServicePool {
-  private readonly slots: (Promise<Client> | undefined)[];
+  private readonly slots: (Promise<RawLdapConnection> | undefined)[];
   private next = 0;
   private closed = false;
   /** Index into the URL list of the backend that answered last. */
@@ -30,21 +28,34 @@ export class ServicePool {
   private readonly urls: string[];
 
   constructor(private readonly opts: ServicePoolOptions) {
-    this.slots = new Array<Promise<Client> | undefined>(Math.max(1, opts.size ?? 2)).fill(undefined);
+    this.slots = new Array<Promise<RawLdapConnection> | undefined>(Math.max(1, opts.size ?? 2)).fill(
+      undefined,
+    );
     this.urls = [opts.url, ...(opts.fallbackUrls ?? [])];
   }
 
+  /** Bound on each lookup's wait for its answer. */
+  get operationTimeoutMs(): number {
+    return this.opts.operationTimeoutMs ?? 10_000;
+  }
+
   /** Connects and binds to the preferred backend, then to each other one in turn. */
-  private async connect(): Promise<Client> {
+  private async connect(): Promise<RawLdapConnection> {
     let last: unknown;
     for (let i = 0; i < this.urls.length; i++) {
       const at = (this.preferred + i) % this.urls.length;
       try {
-        const client = await connectDirectory({
-          ...this.opts,
-          url: this.urls[at]!,
-          password: this.opts.password,
-        });
+        const client = await RawLdapConnection.open({ ...this.opts, url: this.urls[at]! });
+        // Pipelined lookups each wait for 'close'.
+        client.setMaxListeners(0);
+        try {
+          if (this.opts.bindDn !== undefined) {
+            await client.bind(this.opts.bindDn, this.opts.password ?? '', this.opts.operationTimeoutMs);
+          }
+        } catch (e) {
+          client.close();
+          throw e;
+        }
         this.preferred = at;
         return client;
       } catch (e) {
@@ -56,9 +67,9 @@ export class ServicePool {
 
   /**
    * Runs `fn` on a bound connection. A connection-level failure drops that connection and retries once on a
-   * fresh one; an LDAP result (no such object, size limit…) is passed through as the ldapts error.
+   * fresh one; an LDAP result (no such object, size limit…) is passed through as an LdapResultError.
    */
-  async run<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  async run<T>(fn: (client: RawLdapConnection) => Promise<T>): Promise<T> {
     const index = this.next;
     this.next = (this.next + 1) % this.slots.length;
     for (let attempt = 0; ; attempt++) {
@@ -66,14 +77,14 @@ export class ServicePool {
       try {
         return await fn(client);
       } catch (e) {
-        if (e instanceof ResultCodeError && !TRANSIENT_CODES.has(e.code)) throw e;
+        if (e instanceof LdapResultError && !TRANSIENT_CODES.has(e.result.resultCode)) throw e;
         this.drop(index, client);
         if (attempt >= 1) throw asUnavailable(e);
       }
     }
   }
 
-  private client(index: number): Promise<Client> {
+  private client(index: number): Promise<RawLdapConnection> {
     if (this.closed) return Promise.reject(new DirectoryUnavailableError('directory pool closed'));
     let slot = this.slots[index];
     if (!slot) {
@@ -84,29 +95,29 @@ export class ServicePool {
       this.slots[index] = slot;
     }
     return slot.then((c) => {
-      if (c.isConnected) return c;
-      // ldapts noticed the socket closed: start over on this slot.
+      if (!c.isClosed) return c;
+      // The socket closed since: start over on this slot.
       if (this.slots[index] === slot) this.slots[index] = undefined;
       return this.client(index);
     });
   }
 
-  private drop(index: number, client: Client): void {
+  private drop(index: number, client: RawLdapConnection): void {
     this.slots[index] = undefined;
-    client.unbind().catch(() => undefined);
+    client.close();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const open = this.slots.filter((p): p is Promise<Client> => p !== undefined);
+    const open = this.slots.filter((p): p is Promise<RawLdapConnection> => p !== undefined);
     for (let i = 0; i < this.slots.length; i++) this.slots[i] = undefined;
-    await Promise.all(open.map((p) => p.then((c) => c.unbind()).catch(() => undefined)));
+    await Promise.all(open.map((p) => p.then((c) => c.close()).catch(() => undefined)));
   }
 }
 
 function asUnavailable(e: unknown): DirectoryUnavailableError {
   if (e instanceof DirectoryUnavailableError) return e;
-  const code = e instanceof ResultCodeError ? ` (result ${e.code})` : '';
+  const code = e instanceof LdapResultError ? ` (result ${e.result.resultCode})` : '';
   const reason = e instanceof Error ? e.message : 'unknown error';
   return new DirectoryUnavailableError(`directory unavailable${code}: ${reason}`);
 }

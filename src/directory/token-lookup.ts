@@ -1,7 +1,10 @@
 // Finds the stored shared token for an identification (enrollment) or a certificate serial (revocation).
-import type { Entry } from 'ldapts';
-import { EqualityFilter, NoSuchObjectError, SizeLimitExceededError } from 'ldapts';
+import { EqualityFilter } from 'ldapts';
+import { ResultCode } from '../ldap/index.js';
 import { escapeDnValue } from './connect.js';
+import { LdapResultError } from './raw-ldap.js';
+import { rawSearch } from './raw-search.js';
+import type { RawEntry } from './raw-search.js';
 import type { ServicePool } from './service-pool.js';
 
 export const REV_SHR_TOK_PREFIX = 'revShrTok:';
@@ -60,27 +63,30 @@ export class ServiceDirectory implements TokenDirectory {
   async lookupEnrollmentToken(uid: string): Promise<TokenRecord> {
     if (uid.length === 0) throw new LookupFailure('none');
     const attr = this.tokenAttribute;
-    let entries: Entry[];
+    let entries: RawEntry[];
     try {
-      const res = await this.pool.run((c) =>
-        c.search(this.opts.usersBase, {
-          scope: 'sub',
-          filter: equalityFilter('uid', uid),
-          sizeLimit: 2,
-          attributes: [attr, 'entryUUID'],
-          explicitBufferAttributes: [attr],
-        }),
+      entries = await this.pool.run((c) =>
+        rawSearch(
+          c,
+          {
+            base: this.opts.usersBase,
+            scope: 'sub',
+            filter: { equality: 'uid', value: Buffer.from(uid, 'utf8') },
+            sizeLimit: 2,
+            attributes: [attr, 'entryUUID'],
+          },
+          this.pool.operationTimeoutMs,
+        ),
       );
-      entries = res.searchEntries;
     } catch (e) {
-      if (e instanceof SizeLimitExceededError) throw new LookupFailure('several');
-      if (e instanceof NoSuchObjectError) throw new LookupFailure('none');
+      if (resultOf(e) === ResultCode.sizeLimitExceeded) throw new LookupFailure('several');
+      if (resultOf(e) === ResultCode.noSuchObject) throw new LookupFailure('none');
       throw e;
     }
     if (entries.length === 0) throw new LookupFailure('none');
     if (entries.length > 1) throw new LookupFailure('several');
     const entry = entries[0]!;
-    const values = buffers(attributeOf(entry, attr));
+    const values = buffers(entry, attr);
     if (values.length !== 1) throw new LookupFailure(values.length === 0 ? 'no-token' : 'several', entry.dn);
     return { dn: entry.dn, token: values[0]!, uuid: uuidOf(entry) };
   }
@@ -90,25 +96,28 @@ export class ServiceDirectory implements TokenDirectory {
     const base = this.opts.certRepositoryBase;
     if (!base || !/^(0|[1-9]\d*)$/.test(serial)) throw new LookupFailure('none');
     const dn = `cn=${escapeDnValue(serial)},${base}`;
-    let entries: Entry[];
+    let entries: RawEntry[];
     try {
-      const res = await this.pool.run((c) =>
-        c.search(dn, {
-          scope: 'base',
-          filter: '(objectClass=*)',
-          attributes: ['metaInfo', 'entryUUID'],
-          explicitBufferAttributes: ['metaInfo'],
-        }),
+      entries = await this.pool.run((c) =>
+        rawSearch(
+          c,
+          {
+            base: dn,
+            scope: 'base',
+            filter: { present: 'objectClass' },
+            attributes: ['metaInfo', 'entryUUID'],
+          },
+          this.pool.operationTimeoutMs,
+        ),
       );
-      entries = res.searchEntries;
     } catch (e) {
-      if (e instanceof NoSuchObjectError) throw new LookupFailure('none');
+      if (resultOf(e) === ResultCode.noSuchObject) throw new LookupFailure('none');
       throw e;
     }
     const entry = entries[0];
     if (!entry) throw new LookupFailure('none');
     const prefix = Buffer.from(REV_SHR_TOK_PREFIX, 'latin1');
-    const tokens = buffers(attributeOf(entry, 'metaInfo'))
+    const tokens = buffers(entry, 'metaInfo')
       .filter((v) => v.subarray(0, prefix.length).equals(prefix))
       .map((v) => v.subarray(prefix.length));
     if (tokens.length !== 1) throw new LookupFailure(tokens.length === 0 ? 'no-token' : 'several', entry.dn);
@@ -125,21 +134,19 @@ export function equalityFilter(attribute: string, value: string): EqualityFilter
   return new EqualityFilter({ attribute, value: Buffer.from(value, 'utf8') });
 }
 
-function attributeOf(entry: Entry, name: string): Entry[string] | undefined {
+function resultOf(e: unknown): number | undefined {
+  return e instanceof LdapResultError ? e.result.resultCode : undefined;
+}
+
+/** The values of an attribute (first matching type, case-insensitive), copied out of the received frame. */
+function buffers(entry: RawEntry, name: string): Buffer[] {
   const lower = name.toLowerCase();
-  for (const key of Object.keys(entry)) if (key.toLowerCase() === lower) return entry[key];
-  return undefined;
+  const attribute = entry.attributes.find((a) => a.type.toLowerCase() === lower);
+  return attribute ? attribute.values.map((v) => Buffer.from(v)) : [];
 }
 
-function buffers(v: Entry[string] | undefined): Buffer[] {
-  if (v === undefined) return [];
-  const list = Array.isArray(v) ? v : [v];
-  return list.map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(x, 'utf8')));
-}
-
-function uuidOf(entry: Entry): string | undefined {
-  const v = attributeOf(entry, 'entryUUID');
-  const s = Array.isArray(v) ? v[0] : v;
-  if (s === undefined) return undefined;
-  return (Buffer.isBuffer(s) ? s.toString('latin1') : s).replace(/-/g, '').toLowerCase();
+function uuidOf(entry: RawEntry): string | undefined {
+  const v = buffers(entry, 'entryUUID')[0];
+  if (v === undefined) return undefined;
+  return v.toString('latin1').replace(/-/g, '').toLowerCase();
 }

@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import {
   DirectoryUnavailableError,
   LookupFailure,
@@ -127,5 +129,22 @@ describe('directory token lookup against a real slapd', () => {
     const dir = new ServiceDirectory(bad, { usersBase: SUFFIX });
     await assert.rejects(dir.lookupEnrollmentToken('alice'), DirectoryUnavailableError);
     await bad.close();
+  });
+
+  test('a backend that accepts and never answers is unavailable, not a hang', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => void sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const p = new ServicePool({
+      url: `ldap://127.0.0.1:${port}`,
+      connectTimeoutMs: 200,
+      operationTimeoutMs: 200,
+    });
+    const dir = new ServiceDirectory(p, { usersBase: SUFFIX });
+    await assert.rejects(dir.lookupEnrollmentToken('alice'), DirectoryUnavailableError);
+    await p.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => silent.close(resolve));
   });
 });

@@ -1,0 +1,92 @@
+// One search on a RawLdapConnection, collected until SearchResultDone (the service lookups read one or two
+// small entries, so buffering is fine and avoids ldapts' per-request objects and filter parsing).
+import { BerWriter } from '../ber/index.js';
+import { ProtocolOp, decodeResultResponse, decodeSearchResultEntry } from '../ldap/index.js';
+import type { Attribute } from '../ldap/index.js';
+import { LdapResultError } from './raw-ldap.js';
+import type { RawLdapConnection } from './raw-ldap.js';
+
+const EQUALITY_FILTER_TAG = 0xa3;
+const PRESENT_FILTER_TAG = 0x87;
+const SCOPES = { base: 0, one: 1, sub: 2 } as const;
+
+/** (attribute=value) with the value as raw bytes, or (attribute=*). */
+export type RawFilter = { equality: string; value: Buffer } | { present: string };
+
+export interface RawSearch {
+  base: string;
+  scope: keyof typeof SCOPES;
+  filter: RawFilter;
+  sizeLimit?: number;
+  attributes: string[];
+}
+
+export interface RawEntry {
+  dn: string;
+  attributes: Attribute[];
+}
+
+export function encodeRawSearch(s: RawSearch): Buffer {
+  const w = new BerWriter(128)
+    .startSequence(ProtocolOp.searchRequest)
+    .writeOctetString(s.base)
+    .writeEnumerated(SCOPES[s.scope])
+    .writeEnumerated(0) // derefAliases never
+    .writeInteger(s.sizeLimit ?? 0)
+    .writeInteger(0) // timeLimit
+    .writeBoolean(false); // typesOnly
+  if ('equality' in s.filter) {
+    w.startSequence(EQUALITY_FILTER_TAG)
+      .writeOctetString(s.filter.equality)
+      .writeOctetString(s.filter.value)
+      .endSequence();
+  } else {
+    w.writeOctetString(s.filter.present, PRESENT_FILTER_TAG);
+  }
+  w.startSequence();
+  for (const a of s.attributes) w.writeOctetString(a);
+  return w.endSequence().endSequence().toBuffer();
+}
+
+/**
+ * Runs a search and resolves with its entries when the result is success; any other result rejects with
+ * LdapResultError. A closed connection or no answer within `timeoutMs` rejects (and the latter drops it).
+ */
+export function rawSearch(conn: RawLdapConnection, s: RawSearch, timeoutMs = 10_000): Promise<RawEntry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: RawEntry[] = [];
+    let id = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      conn.off('close', onClose);
+    };
+    const onClose = (): void => {
+      done();
+      reject(new Error('connection closed'));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no response within ${timeoutMs} ms`));
+      conn.close();
+    }, timeoutMs);
+    conn.once('close', onClose);
+    try {
+      id = conn.send(encodeRawSearch(s), [], (m) => {
+        if (m.opTag === ProtocolOp.searchResEntry) {
+          const e = decodeSearchResultEntry(m.frame);
+          entries.push({ dn: e.objectName, attributes: e.attributes });
+        } else if (m.opTag === ProtocolOp.searchResDone) {
+          conn.forget(id);
+          done();
+          const result = decodeResultResponse(m.frame);
+          if (result.resultCode === 0) resolve(entries);
+          else reject(new LdapResultError(result));
+        }
+        // searchResRef: continuation references are not followed (ldapts did not follow them either).
+      });
+    } catch (e) {
+      done();
+      reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  });
+}

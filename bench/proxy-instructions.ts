@@ -64,7 +64,7 @@ function searchFor(id: number, user: number): Buffer {
 
 /** One connection: binds as the service account, then runs `count` searches one after the other. */
 class Driver {
-  private pending = Buffer.alloc(0);
+  private pending: Buffer = Buffer.alloc(0);
   private nextId = 1;
   private left = 0;
   private done: (() => void) | null = null;

@@ -140,36 +140,60 @@ export class RawLdapConnection extends EventEmitter {
     return id;
   }
 
-  /** Stops routing responses for a finished operation. */
-  forget(id: number): void {
-    this.handlers.delete(id);
-  }
-
-  /** Sends one request and waits for its single response. */
-  request(op: Buffer, expectTag: number, timeoutMs = 10_000): Promise<LdapMessage> {
+  /**
+   * Sends one request and feeds its responses to `onMessage` until it returns a result (not undefined) or
+   * throws. A server that accepts and never answers must not hang its caller: after timeoutMs the
+   * exchange fails and the connection is dropped.
+   */
+  exchange<T>(op: Buffer, onMessage: (m: LdapMessage) => T | undefined, timeoutMs = 10_000): Promise<T> {
     return new Promise((resolve, reject) => {
-      const done = (): void => {
+      let id = -1;
+      const finish = (): void => {
         clearTimeout(timer);
         this.off('close', onClose);
+        if (id !== -1) this.handlers.delete(id);
       };
       const onClose = (): void => {
-        done();
+        finish();
         reject(new Error('connection closed'));
       };
-      // A server that accepts and never answers must not hang its caller: give up and drop the connection.
       const timer = setTimeout(() => {
-        done();
+        finish();
         reject(new Error(`no response within ${timeoutMs} ms`));
         this.close();
       }, timeoutMs);
       this.once('close', onClose);
-      const id = this.send(op, [], (m) => {
-        this.handlers.delete(id);
-        done();
-        if (m.opTag !== expectTag) reject(new BerError(`unexpected response tag ${m.opTag}`, 0));
-        else resolve(m);
-      });
+      try {
+        id = this.send(op, [], (m) => {
+          let result: T | undefined;
+          try {
+            result = onMessage(m);
+          } catch (e) {
+            finish();
+            reject(e instanceof Error ? e : new Error(String(e)));
+            return;
+          }
+          if (result === undefined) return;
+          finish();
+          resolve(result);
+        });
+      } catch (e) {
+        finish();
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
     });
+  }
+
+  /** Sends one request and waits for its single response, which must have `expectTag`. */
+  request(op: Buffer, expectTag: number, timeoutMs = 10_000): Promise<LdapMessage> {
+    return this.exchange(
+      op,
+      (m) => {
+        if (m.opTag !== expectTag) throw new BerError(`unexpected response tag ${m.opTag}`, 0);
+        return m;
+      },
+      timeoutMs,
+    );
   }
 
   async bind(dn: string, password: Buffer | string, timeoutMs?: number): Promise<void> {

@@ -53,40 +53,21 @@ export function encodeRawSearch(s: RawSearch): Buffer {
  * LdapResultError. A closed connection or no answer within `timeoutMs` rejects (and the latter drops it).
  */
 export function rawSearch(conn: RawLdapConnection, s: RawSearch, timeoutMs = 10_000): Promise<RawEntry[]> {
-  return new Promise((resolve, reject) => {
-    const entries: RawEntry[] = [];
-    let id = 0;
-    const done = (): void => {
-      clearTimeout(timer);
-      conn.off('close', onClose);
-    };
-    const onClose = (): void => {
-      done();
-      reject(new Error('connection closed'));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`no response within ${timeoutMs} ms`));
-      conn.close();
-    }, timeoutMs);
-    conn.once('close', onClose);
-    try {
-      id = conn.send(encodeRawSearch(s), [], (m) => {
-        if (m.opTag === ProtocolOp.searchResEntry) {
-          const e = decodeSearchResultEntry(m.frame);
-          entries.push({ dn: e.objectName, attributes: e.attributes });
-        } else if (m.opTag === ProtocolOp.searchResDone) {
-          conn.forget(id);
-          done();
-          const result = decodeResultResponse(m.frame);
-          if (result.resultCode === 0) resolve(entries);
-          else reject(new LdapResultError(result));
-        }
-        // searchResRef: continuation references are not followed (ldapts did not follow them either).
-      });
-    } catch (e) {
-      done();
-      reject(e instanceof Error ? e : new Error(String(e)));
-    }
-  });
+  const entries: RawEntry[] = [];
+  return conn.exchange(
+    encodeRawSearch(s),
+    (m) => {
+      if (m.opTag === ProtocolOp.searchResEntry) {
+        const e = decodeSearchResultEntry(m.frame);
+        entries.push({ dn: e.objectName, attributes: e.attributes });
+      } else if (m.opTag === ProtocolOp.searchResDone) {
+        const result = decodeResultResponse(m.frame);
+        if (result.resultCode !== 0) throw new LdapResultError(result);
+        return entries;
+      }
+      // searchResRef: continuation references are not followed (ldapts did not follow them either).
+      return undefined;
+    },
+    timeoutMs,
+  );
 }

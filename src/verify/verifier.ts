@@ -33,6 +33,9 @@ import type {
 
 /** A credential, or why there is none (a verification failure, not an outage). Never thrown: warm paths
  * for known and unknown identities must cost the same, and an exception's stack capture does not. */
+/** A CMC request whose subject disagrees with the subject named in the extended operation. */
+const SUBJECT_MISMATCH = { failedCheck: 'subject_mismatch' } as const;
+
 interface CredentialOutcome {
   cred?: CachedCredential;
   failure?: 'lookup' | 'token';
@@ -182,74 +185,78 @@ export class TokenVerifier {
       : this.verifyEnrollmentRequest(req, ctx, expected, started);
   }
 
-  private async verifyEnrollmentRequest(
+  private verifyEnrollmentRequest(
     req: CmcRequest,
     ctx: VerifyContext,
     expected: Identity | undefined,
     started: number,
   ): Promise<VerifyOutcome> {
-    const c = { ...ctx, kind: 'cmc' as const };
     const identification = req.identification ?? undefined;
-    const who = { identification };
-    const early = precheckEnrollment(req, this.opts.enrollment);
-    const mismatch = expected && !('uid' in expected && expected.uid === identification);
-    if (early || mismatch || identification === undefined) {
-      const outcome: VerifyOutcome = {
-        result: 'failure',
-        identification,
-        failedCheck: early?.failedCheck ?? 'subject_mismatch',
-      };
-      this.record(c, who, outcome, started);
-      return outcome;
-    }
-    const outcome = await this.guarded(who, c, async () => {
-      const got = await this.credential({ uid: identification });
-      const result = verifyEnrollment(req, got.cred?.proofKeys ?? this.dummyProofKeys, this.opts.enrollment);
-      return {
-        dn: got.cred?.dn ?? got.dn,
-        dnKey: got.cred?.dnKey ?? got.dnKey,
-        failedCheck: got.failure ?? checkOf(result),
-        countFailure: true,
-      };
-    });
-    this.record(c, who, outcome, started);
-    return outcome;
+    const mismatch = expected !== undefined && !('uid' in expected && expected.uid === identification);
+    return this.verifyCmcSubject(
+      { ...ctx, kind: 'cmc' },
+      { identification },
+      identification === undefined ? undefined : { uid: identification },
+      precheckEnrollment(req, this.opts.enrollment) ?? (mismatch ? SUBJECT_MISMATCH : null),
+      started,
+      (got) => verifyEnrollment(req, got.cred?.proofKeys ?? this.dummyProofKeys, this.opts.enrollment),
+    );
   }
 
-  private async verifyRevocationRequest(
+  private verifyRevocationRequest(
     req: CmcRequest,
     ctx: VerifyContext,
     expected: Identity | undefined,
     started: number,
   ): Promise<VerifyOutcome> {
-    const c = { ...ctx, kind: 'revocation' as const };
     const serial = req.revocation?.serial;
-    const who = { serial };
-    const early = precheckRevocation(req);
-    const mismatch = expected && !('serial' in expected && expected.serial === serial);
-    if (early || mismatch || serial === undefined) {
+    const mismatch = expected !== undefined && !('serial' in expected && expected.serial === serial);
+    return this.verifyCmcSubject(
+      { ...ctx, kind: 'revocation' },
+      { serial },
+      serial === undefined ? undefined : { serial },
+      precheckRevocation(req) ?? (mismatch ? SUBJECT_MISMATCH : null),
+      started,
+      (got) => {
+        const expectedMac = got.cred?.passphraseMac ?? this.dummyMac;
+        const matcher = (p: Buffer): boolean =>
+          timingSafeEqual(this.mac(p), expectedMac) && got.cred !== undefined;
+        return verifyRevocation(req, got.failure === 'token' ? null : matcher);
+      },
+    );
+  }
+
+  /**
+   * The frame both CMC kinds share: a failure found before any lookup (or a missing subject) is recorded as
+   * is; otherwise the subject's credential is fetched under lockout and `check` decides.
+   */
+  private async verifyCmcSubject(
+    ctx: VerifyContext,
+    who: { identification?: string; serial?: string },
+    identity: Identity | undefined,
+    early: { failedCheck: string | null } | null,
+    started: number,
+    check: (got: CredentialOutcome) => CmcResult,
+  ): Promise<VerifyOutcome> {
+    if (early || identity === undefined) {
       const outcome: VerifyOutcome = {
         result: 'failure',
-        serial,
+        ...who,
         failedCheck: early?.failedCheck ?? 'subject_mismatch',
       };
-      this.record(c, who, outcome, started);
+      this.record(ctx, who, outcome, started);
       return outcome;
     }
-    const outcome = await this.guarded(who, c, async () => {
-      const got = await this.credential({ serial });
-      const expectedMac = got.cred?.passphraseMac ?? this.dummyMac;
-      const matcher = (p: Buffer): boolean =>
-        timingSafeEqual(this.mac(p), expectedMac) && got.cred !== undefined;
-      const result = verifyRevocation(req, got.failure === 'token' ? null : matcher);
+    const outcome = await this.guarded(who, ctx, async () => {
+      const got = await this.credential(identity);
       return {
         dn: got.cred?.dn ?? got.dn,
         dnKey: got.cred?.dnKey ?? got.dnKey,
-        failedCheck: got.failure ?? checkOf(result),
+        failedCheck: got.failure ?? checkOf(check(got)),
         countFailure: true,
       };
     });
-    this.record(c, who, outcome, started);
+    this.record(ctx, who, outcome, started);
     return outcome;
   }
 

@@ -21,6 +21,8 @@ const TRANSIENT_CODES = new Set([1, 3, 11, 51, 52, 53, 80]);
 
 export class ServicePool {
   private readonly slots: (Promise<RawLdapConnection> | undefined)[];
+  /** The connection each slot resolved to, so a warm lookup does not wait on a promise to get it. */
+  private readonly ready: (RawLdapConnection | undefined)[];
   private next = 0;
   private closed = false;
   /** Index into the URL list of the backend that answered last. */
@@ -31,6 +33,7 @@ export class ServicePool {
     this.slots = new Array<Promise<RawLdapConnection> | undefined>(Math.max(1, opts.size ?? 2)).fill(
       undefined,
     );
+    this.ready = new Array<RawLdapConnection | undefined>(this.slots.length).fill(undefined);
     this.urls = [opts.url, ...(opts.fallbackUrls ?? [])];
   }
 
@@ -73,7 +76,8 @@ export class ServicePool {
     const index = this.next;
     this.next = (this.next + 1) % this.slots.length;
     for (let attempt = 0; ; attempt++) {
-      const client = await this.client(index);
+      const open = this.ready[index];
+      const client = open !== undefined && !open.isClosed && !this.closed ? open : await this.client(index);
       try {
         return await fn(client);
       } catch (e) {
@@ -95,7 +99,10 @@ export class ServicePool {
       this.slots[index] = slot;
     }
     return slot.then((c) => {
-      if (!c.isClosed) return c;
+      if (!c.isClosed) {
+        if (this.slots[index] === slot) this.ready[index] = c;
+        return c;
+      }
       // The socket closed since: start over on this slot.
       if (this.slots[index] === slot) this.slots[index] = undefined;
       return this.client(index);
@@ -104,13 +111,14 @@ export class ServicePool {
 
   private drop(index: number, client: RawLdapConnection): void {
     this.slots[index] = undefined;
+    this.ready[index] = undefined;
     client.close();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     const open = this.slots.filter((p): p is Promise<RawLdapConnection> => p !== undefined);
-    for (let i = 0; i < this.slots.length; i++) this.slots[i] = undefined;
+    for (let i = 0; i < this.slots.length; i++) this.slots[i] = this.ready[i] = undefined;
     await Promise.all(open.map((p) => p.then((c) => c.close()).catch(() => undefined)));
   }
 }

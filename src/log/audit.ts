@@ -21,14 +21,27 @@ export interface AuditEvent {
 
 const STRING_FIELDS = ['identification', 'serial', 'entryDn', 'clientAddress', 'failedCheck'] as const;
 
-/** The line written for an event: fixed key order, strings capped, anything else dropped. */
-export function auditLine(event: AuditEvent, now = new Date()): string {
-  return `${JSON.stringify(auditObject(event, now))}\n`;
+let clockMs = -1;
+let clockIso = '';
+
+/** Date.now() as an ISO string, formatted once per millisecond (thousands of records share one). */
+export function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== clockMs) {
+    clockMs = ms;
+    clockIso = new Date(ms).toISOString();
+  }
+  return clockIso;
 }
 
-function auditObject(event: AuditEvent, now: Date): Record<string, string | number> {
+/** The line written for an event: fixed key order, strings capped, anything else dropped. */
+export function auditLine(event: AuditEvent, now?: Date): string {
+  return `${JSON.stringify(auditObject(event, now ? now.toISOString() : isoNow()))}\n`;
+}
+
+function auditObject(event: AuditEvent, time: string): Record<string, string | number> {
   const out: Record<string, string | number> = {
-    time: now.toISOString(),
+    time,
     type: 'verification',
     kind: String(event.kind),
     result: String(event.result),
@@ -72,7 +85,9 @@ export class AuditLog {
   /** Queues the line; it reaches the file within FLUSH_MS, at reopen/close, or at process exit. */
   record(event: AuditEvent): void {
     if (this.file) this.file.write(auditLine(event));
-    else this.fallback.info({ audit: auditObject(event, new Date()) }, 'audit');
+    // Below info the logger drops the line: do not build it.
+    else if (this.fallback.isLevelEnabled('info'))
+      this.fallback.info({ audit: auditObject(event, isoNow()) }, 'audit');
   }
 
   /** Reopens the file after log rotation (SIGHUP). */

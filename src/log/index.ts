@@ -12,7 +12,7 @@ import type { LogLevel, Logger } from './logger.js';
 export { Secret, REDACTED, readSecretFile } from './secret.js';
 export { createLogger, LOG_LEVELS, REDACT_PATHS, SECRET_KEYS } from './logger.js';
 export type { LogLevel, Logger, LoggerOptions } from './logger.js';
-export { AuditLog, auditLine } from './audit.js';
+export { AuditLog, auditLine, isoNow } from './audit.js';
 export type { AuditEvent } from './audit.js';
 
 /** The process-wide logger (JSON on stderr). Its level changes with configureLogging. */

@@ -50,19 +50,6 @@ export function definePromFamilies(registry: Registry, activeLockouts: () => num
     help: 'New client connections sent to a later backend because an earlier one was down or failed',
     registers,
   });
-  const verifications = new client.Counter({
-    name: 'shrtok_verifications_total',
-    help: 'Shared-token verifications by kind, result and failed check (none on success)',
-    labelNames: ['kind', 'result', 'failed_check'],
-    registers,
-  });
-  const verificationDuration = new client.Histogram({
-    name: 'shrtok_verification_duration_seconds',
-    help: 'Time to verify a shared-token proof, including directory lookup and HSM work',
-    labelNames: ['kind', 'result'],
-    buckets: [...LATENCY_BUCKETS],
-    registers,
-  });
   const cacheHits = new client.Counter({
     name: 'shrtok_cache_hits_total',
     help: 'Verifier cache lookups answered from the cache',
@@ -144,8 +131,6 @@ export function definePromFamilies(registry: Registry, activeLockouts: () => num
     backendUpGauge,
     backendConnectFailures,
     backendFailovers,
-    verifications,
-    verificationDuration,
     cacheHits,
     cacheMisses,
     cacheEvictions,

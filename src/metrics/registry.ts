@@ -56,6 +56,9 @@ export class Metrics {
   private readonly operations: DenseCounter;
   private readonly operationDuration: DenseHistogram;
   private readonly addedLatency: DenseHistogram;
+  /** kind × result × failed_check, and kind × result for the duration (slots: see verification()). */
+  private readonly verifications: DenseCounter;
+  private readonly verificationDuration: DenseHistogram;
   private readonly resultCount = RESULT_NAMES.length;
   /** Every other family (prom-client), see families.ts. */
   private readonly f: PromFamilies;
@@ -97,11 +100,39 @@ export class Metrics {
       buckets: LATENCY_BUCKETS,
       preset: () => true,
     });
+    // Every kind × result exported at 0 (failed_check none on success, other otherwise) from the start.
+    this.verifications = new DenseCounter({
+      name: 'shrtok_verifications_total',
+      help: 'Shared-token verifications by kind, result and failed check (none on success)',
+      series: labelProduct([
+        ['kind', VERIFICATION_KINDS],
+        ['result', VERIFICATION_RESULTS],
+        ['failed_check', FAILED_CHECKS],
+      ]),
+      preset: (slot) => {
+        const check = slot % FAILED_CHECKS.length;
+        const success =
+          Math.floor(slot / FAILED_CHECKS.length) % VERIFICATION_RESULTS.length === RESULT_SUCCESS;
+        return check === (success ? CHECK_NONE : CHECK_OTHER);
+      },
+    });
+    this.verificationDuration = new DenseHistogram({
+      name: 'shrtok_verification_duration_seconds',
+      help: 'Time to verify a shared-token proof, including directory lookup and HSM work',
+      series: labelProduct([
+        ['kind', VERIFICATION_KINDS],
+        ['result', VERIFICATION_RESULTS],
+      ]),
+      buckets: LATENCY_BUCKETS,
+    });
     // prom-client's Registry only needs name/help/type/get(); the cast is its nominal class type.
     for (const m of [this.operations, this.operationDuration, this.addedLatency])
       registry.registerMetric(m as unknown as Metric);
 
     this.f = definePromFamilies(registry, () => this.lockoutsProvider?.());
+    // Registered where the prom-client families used to put them (after the backend families).
+    for (const m of [this.verifications, this.verificationDuration])
+      registry.registerMetric(m as unknown as Metric);
 
     this.rejectChildren = prebind(CONNECTION_REJECT_REASONS, (r) => this.f.connectionsRejected.labels(r));
     this.pduChildren = prebind(PDU_SOURCES, (s) => this.f.pduLimitViolations.labels(s));
@@ -119,9 +150,6 @@ export class Metrics {
     // decrypt is the operation every verification may need: its error series exists before the first error.
     this.f.hsmOperations.inc({ op: 'decrypt' }, 0);
     this.f.hsmErrors.inc({ op: 'decrypt' }, 0);
-    for (const k of VERIFICATION_KINDS)
-      for (const r of VERIFICATION_RESULTS)
-        this.f.verifications.inc({ kind: k, result: r, failed_check: r === 'success' ? 'none' : 'other' }, 0);
     this.f.backendFailovers.inc(0);
     this.f.cacheHits.inc(0);
     this.f.cacheMisses.inc(0);
@@ -230,7 +258,7 @@ export class Metrics {
     this.f.backendFailovers.inc();
   }
 
-  // ---- verification (wired by src/verify; not per frame, prom-client children are fine) ----
+  // ---- verification (once per verification: dense slots, no label hashing) ----
 
   /**
    * One verification finished. `failedCheck` is null on success; otherwise a CMC check name, a token
@@ -242,11 +270,15 @@ export class Metrics {
     failedCheck: FailedCheckLabel | null,
     seconds: number,
   ): void {
-    const k = bounded(VERIFICATION_KINDS, kind, 'bind');
-    const r = bounded(VERIFICATION_RESULTS, result, 'failure');
-    const check = r === 'success' ? 'none' : bounded(FAILED_CHECKS, failedCheck, 'other');
-    this.f.verifications.inc({ kind: k, result: r, failed_check: check });
-    if (seconds >= 0) this.f.verificationDuration.observe({ kind: k, result: r }, seconds);
+    const k = KIND_SLOT.get(kind) ?? KIND_SLOT.get('bind')!;
+    const r = RESULT_SLOT.get(result) ?? RESULT_SLOT.get('failure')!;
+    const check =
+      r === RESULT_SUCCESS
+        ? CHECK_NONE
+        : ((failedCheck === null ? undefined : CHECK_SLOT.get(failedCheck)) ?? CHECK_OTHER);
+    const kr = k * VERIFICATION_RESULTS.length + r;
+    this.verifications.inc(kr * FAILED_CHECKS.length + check);
+    if (seconds >= 0) this.verificationDuration.observe(kr, seconds);
   }
 
   cacheHit(): void {
@@ -325,6 +357,15 @@ export class Metrics {
     return c;
   }
 }
+
+const slotsOf = (names: readonly string[]): ReadonlyMap<string, number> =>
+  new Map(names.map((n, i) => [n, i] as const));
+const KIND_SLOT = slotsOf(VERIFICATION_KINDS);
+const RESULT_SLOT = slotsOf(VERIFICATION_RESULTS);
+const CHECK_SLOT = slotsOf(FAILED_CHECKS);
+const RESULT_SUCCESS = VERIFICATION_RESULTS.indexOf('success');
+const CHECK_NONE = FAILED_CHECKS.indexOf('none');
+const CHECK_OTHER = FAILED_CHECKS.indexOf('other');
 
 function prebind<K extends string, V>(keys: readonly K[], make: (k: K) => V): ReadonlyMap<string, V> {
   return new Map(keys.map((k) => [k, make(k)] as const));

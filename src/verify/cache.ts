@@ -81,7 +81,10 @@ export class CredentialCache {
 
   set(key: string, value: CachedCredential): void {
     this.misses.delete(key);
+    // Storing the entry already held (strict mode, unchanged token) only refreshes it: its tags are indexed.
+    const refresh = this.entries.peek(key, { allowStale: true }) === value;
     this.entries.set(key, value);
+    if (refresh) return;
     for (const tag of tagsOf(value)) {
       let keys = this.index.get(tag);
       if (!keys) this.index.set(tag, (keys = new Set()));

@@ -15,6 +15,7 @@ import type { CmcRequest, CmcResult, ProofKeys } from '../cmc/index.js';
 import { DirectoryUnavailableError, LookupFailure } from '../directory/index.js';
 import type { TokenRecord } from '../directory/index.js';
 import { KeyUnavailableError, TokenError } from '../keys/provider.js';
+import { isoNow } from '../log/index.js';
 import { decryptToken } from '../token/index.js';
 import { nullAuditSink } from './audit.js';
 import type { AuditSink } from './audit.js';
@@ -400,7 +401,7 @@ export class TokenVerifier {
     const elapsedMs = performance.now() - started;
     this.opts.metrics?.verification(ctx.kind, outcome.result, outcome.failedCheck ?? null, elapsedMs / 1000);
     this.audit.write({
-      time: new Date().toISOString(),
+      time: isoNow(),
       kind: ctx.kind,
       identification: who.identification,
       serial: who.serial,

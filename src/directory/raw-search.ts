@@ -49,13 +49,49 @@ export function encodeRawSearch(s: RawSearch): Buffer {
 }
 
 /**
- * Runs a search and resolves with its entries when the result is success; any other result rejects with
+ * A search whose only varying part is the value of its equality filter: everything else is encoded once,
+ * so a lookup encodes just (attribute=value). Produces the same bytes as encodeRawSearch.
+ */
+export function equalitySearchEncoder(
+  s: Omit<RawSearch, 'filter'> & { attribute: string },
+): (value: Buffer) => Buffer {
+  const head = new BerWriter(128)
+    .writeOctetString(s.base)
+    .writeEnumerated(SCOPES[s.scope])
+    .writeEnumerated(0)
+    .writeInteger(s.sizeLimit ?? 0)
+    .writeInteger(0)
+    .writeBoolean(false)
+    .toBuffer();
+  const type = new BerWriter(32).writeOctetString(s.attribute).toBuffer();
+  const tail = new BerWriter(64).startSequence();
+  for (const a of s.attributes) tail.writeOctetString(a);
+  const attributes = tail.endSequence().toBuffer();
+  return (value) =>
+    new BerWriter(head.length + attributes.length + value.length + 32)
+      .startSequence(ProtocolOp.searchRequest)
+      .writeRaw(head)
+      .startSequence(EQUALITY_FILTER_TAG)
+      .writeRaw(type)
+      .writeOctetString(value)
+      .endSequence()
+      .writeRaw(attributes)
+      .endSequence()
+      .toBuffer();
+}
+
+/**
+ * Runs a search (a RawSearch, or one already encoded) and resolves with its entries when the result is success; any other result rejects with
  * LdapResultError. A closed connection or no answer within `timeoutMs` rejects (and the latter drops it).
  */
-export function rawSearch(conn: RawLdapConnection, s: RawSearch, timeoutMs = 10_000): Promise<RawEntry[]> {
+export function rawSearch(
+  conn: RawLdapConnection,
+  s: RawSearch | Buffer,
+  timeoutMs = 10_000,
+): Promise<RawEntry[]> {
   const entries: RawEntry[] = [];
   return conn.exchange(
-    encodeRawSearch(s),
+    Buffer.isBuffer(s) ? s : encodeRawSearch(s),
     (m) => {
       if (m.opTag === ProtocolOp.searchResEntry) {
         const e = decodeSearchResultEntry(m.frame);

@@ -3,7 +3,7 @@ import { EqualityFilter } from 'ldapts';
 import { ResultCode } from '../ldap/index.js';
 import { escapeDnValue } from './connect.js';
 import { LdapResultError } from './raw-ldap.js';
-import { rawSearch } from './raw-search.js';
+import { equalitySearchEncoder, rawSearch } from './raw-search.js';
 import type { RawEntry } from './raw-search.js';
 import type { ServicePool } from './service-pool.js';
 
@@ -47,12 +47,21 @@ export interface TokenLookupOptions {
 
 export class ServiceDirectory implements TokenDirectory {
   readonly tokenAttribute: string;
+  /** The enrollment lookup with everything but the identification encoded once. */
+  private readonly uidSearch: (uid: Buffer) => Buffer;
 
   constructor(
     private readonly pool: ServicePool,
     private readonly opts: TokenLookupOptions,
   ) {
     this.tokenAttribute = opts.tokenAttribute ?? 'shrTok';
+    this.uidSearch = equalitySearchEncoder({
+      base: opts.usersBase,
+      scope: 'sub',
+      attribute: 'uid',
+      sizeLimit: 2,
+      attributes: [this.tokenAttribute, 'entryUUID'],
+    });
   }
 
   /**
@@ -65,19 +74,8 @@ export class ServiceDirectory implements TokenDirectory {
     const attr = this.tokenAttribute;
     let entries: RawEntry[];
     try {
-      entries = await this.pool.run((c) =>
-        rawSearch(
-          c,
-          {
-            base: this.opts.usersBase,
-            scope: 'sub',
-            filter: { equality: 'uid', value: Buffer.from(uid, 'utf8') },
-            sizeLimit: 2,
-            attributes: [attr, 'entryUUID'],
-          },
-          this.pool.operationTimeoutMs,
-        ),
-      );
+      const search = this.uidSearch(Buffer.from(uid, 'utf8'));
+      entries = await this.pool.run((c) => rawSearch(c, search, this.pool.operationTimeoutMs));
     } catch (e) {
       if (resultOf(e) === ResultCode.sizeLimitExceeded) throw new LookupFailure('several');
       if (resultOf(e) === ResultCode.noSuchObject) throw new LookupFailure('none');
@@ -146,7 +144,7 @@ function buffers(entry: RawEntry, name: string): Buffer[] {
 }
 
 function uuidOf(entry: RawEntry): string | undefined {
-  const v = buffers(entry, 'entryUUID')[0];
+  const v = entry.attributes.find((a) => a.type.toLowerCase() === 'entryuuid')?.values[0];
   if (v === undefined) return undefined;
   return v.toString('latin1').replace(/-/g, '').toLowerCase();
 }

@@ -1,6 +1,6 @@
 // identity → directory lookup → cache → KeyProvider decrypt → derive → compare, with lockout and audit around
 // it. Every entry point (virtual bind, verify extended operation, CLI) goes through one TokenVerifier.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   CmcParseError,
@@ -314,8 +314,14 @@ export class TokenVerifier {
     }
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.load(key, identity).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
+      const loading = this.load(key, identity);
+      // A side branch clears the entry (cheaper than .finally(), which adds promises to the caller's chain).
+      const done = (): void => {
+        if (this.inflight.get(key) === loading) this.inflight.delete(key);
+      };
+      loading.then(done, done);
+      this.inflight.set(key, loading);
+      pending = loading;
     }
     return pending;
   }
@@ -345,7 +351,7 @@ export class TokenVerifier {
       if (e instanceof DirectoryUnavailableError) throw new Unavailable('directory');
       throw e;
     }
-    const digest = createHash('sha256').update(record.token).digest();
+    const digest = hash('sha256', record.token, 'buffer');
     const previous = this.cache.peek(key);
     if (previous && previous.dn === record.dn && timingSafeEqual(previous.tokenDigest, digest)) {
       this.stats.hsmSkipped++;

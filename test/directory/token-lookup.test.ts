@@ -8,10 +8,20 @@ import {
   ServiceDirectory,
   ServicePool,
 } from '../../src/directory/index.js';
+import { RawLdapConnection, simpleBindOp } from '../../src/directory/raw-ldap.js';
+import { encodeRawSearch, equalitySearchEncoder } from '../../src/directory/raw-search.js';
+import { ProtocolOp } from '../../src/ldap/index.js';
 import { PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX } from '../helpers/slapd.js';
 import { freePort } from '../helpers/run.js';
 import type { Slapd } from '../helpers/slapd.js';
-import { CERT_REPO, revocations, serviceDirectory, startTokenSlapd, token } from '../verify/fixtures.js';
+import {
+  CERT_REPO,
+  TOKEN_USERS,
+  revocations,
+  serviceDirectory,
+  startTokenSlapd,
+  token,
+} from '../verify/fixtures.js';
 
 async function failure(p: Promise<unknown>): Promise<LookupFailure> {
   try {
@@ -22,6 +32,15 @@ async function failure(p: Promise<unknown>): Promise<LookupFailure> {
   }
   assert.fail('expected a LookupFailure');
 }
+
+test('the pre-encoded enrollment search is byte for byte the generic encoding', () => {
+  const s = { base: PEOPLE, scope: 'sub' as const, sizeLimit: 2, attributes: ['shrTok', 'entryUUID'] };
+  const encode = equalitySearchEncoder({ ...s, attribute: 'uid' });
+  for (const v of ['alice', 'jürgen', 'x'.repeat(300), '', '*)(uid=*']) {
+    const value = Buffer.from(v, 'utf8');
+    assert.deepEqual(encode(value), encodeRawSearch({ ...s, filter: { equality: 'uid', value } }));
+  }
+});
 
 describe('directory token lookup against a real slapd', () => {
   let slapd: Slapd;
@@ -124,6 +143,40 @@ describe('directory token lookup against a real slapd', () => {
     await p.close();
   });
 
+  test('lookups issued together on one connection (written in one batch) each get their own answer', async () => {
+    const one = new ServicePool({
+      url: slapd.url,
+      bindDn: SERVICE_DN,
+      password: Buffer.from(SERVICE_PASSWORD),
+      size: 1,
+    });
+    const dir = new ServiceDirectory(one, { usersBase: SUFFIX });
+    await dir.lookupEnrollmentToken('alice'); // connect and bind first
+    const uids = ['alice', 'bob', 'carol', 'ute', 'jürgen', 'nobody', 'dupe', 'user1'];
+    const asked = Array.from({ length: 40 }, (_, i) => uids[i % uids.length]!);
+    const answers = await Promise.all(
+      asked.map((uid) =>
+        dir.lookupEnrollmentToken(uid).then(
+          (r) => `${r.dn} ${r.token.toString('latin1')}`,
+          (e: unknown) => (e instanceof LookupFailure ? `failure ${e.reason}` : `error ${String(e)}`),
+        ),
+      ),
+    );
+    const expected: Record<string, string> = {
+      nobody: 'failure none',
+      dupe: 'failure several',
+      user1: 'failure no-token',
+    };
+    for (const [uid, id] of Object.entries(TOKEN_USERS)) {
+      if (uid !== 'dupe') expected[uid] = `uid=${uid},${PEOPLE} ${token(id).token}`;
+    }
+    assert.deepEqual(
+      answers,
+      asked.map((uid) => expected[uid]),
+    );
+    await one.close();
+  });
+
   test('a refused service bind is unavailable, not a failure', async () => {
     const bad = new ServicePool({ url: slapd.url, bindDn: SERVICE_DN, password: Buffer.from('wrong') });
     const dir = new ServiceDirectory(bad, { usersBase: SUFFIX });
@@ -144,6 +197,22 @@ describe('directory token lookup against a real slapd', () => {
     const dir = new ServiceDirectory(p, { usersBase: SUFFIX });
     await assert.rejects(dir.lookupEnrollmentToken('alice'), DirectoryUnavailableError);
     await p.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  test('on a silent server each exchange fails at its own deadline, a short one behind a long one too', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => void sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const conn = await RawLdapConnection.open({ url: `ldap://127.0.0.1:${port}` });
+    const long = conn.request(simpleBindOp('cn=a', 'x'), ProtocolOp.bindResponse, 60_000);
+    const short = conn.request(simpleBindOp('cn=b', 'x'), ProtocolOp.bindResponse, 150);
+    await assert.rejects(short, /no response within 150 ms/);
+    // The timeout drops the connection: the other exchange fails at once instead of waiting its 60 s.
+    await assert.rejects(long, /connection closed/);
+    assert.equal(conn.isClosed, true);
     for (const s of sockets) s.destroy();
     await new Promise((resolve) => silent.close(resolve));
   });

@@ -24,6 +24,8 @@ export class ServicePool {
   /** The connection each slot resolved to, so a warm lookup does not wait on a promise to get it. */
   private readonly ready: (RawLdapConnection | undefined)[];
   private next = 0;
+  /** The slot lookups use during the current event-loop turn, -1 between turns. */
+  private turnIndex = -1;
   private closed = false;
   /** Index into the URL list of the backend that answered last. */
   private preferred = 0;
@@ -73,8 +75,7 @@ export class ServicePool {
    * fresh one; an LDAP result (no such object, size limit…) is passed through as an LdapResultError.
    */
   async run<T>(fn: (client: RawLdapConnection) => Promise<T>): Promise<T> {
-    const index = this.next;
-    this.next = (this.next + 1) % this.slots.length;
+    const index = this.turnSlot();
     for (let attempt = 0; ; attempt++) {
       const open = this.ready[index];
       const client = open !== undefined && !open.isClosed && !this.closed ? open : await this.client(index);
@@ -87,6 +88,23 @@ export class ServicePool {
       }
     }
   }
+
+  /**
+   * Lookups started in one turn of the event loop share a connection (so they leave in one write, see
+   * RawLdapConnection.send); the next turn takes the next connection, which spreads load over the pool.
+   */
+  private turnSlot(): number {
+    if (this.turnIndex < 0) {
+      this.turnIndex = this.next;
+      this.next = (this.next + 1) % this.slots.length;
+      setImmediate(this.endTurn);
+    }
+    return this.turnIndex;
+  }
+
+  private readonly endTurn = (): void => {
+    this.turnIndex = -1;
+  };
 
   private client(index: number): Promise<RawLdapConnection> {
     if (this.closed) return Promise.reject(new DirectoryUnavailableError('directory pool closed'));

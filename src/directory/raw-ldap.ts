@@ -25,6 +25,7 @@ const REQUEST_NAME_TAG = 0x80;
 const REQUEST_VALUE_TAG = 0x81;
 const PRESENT_FILTER_TAG = 0x87;
 const UNBIND_REQUEST = Buffer.from([ProtocolOp.unbindRequest, 0]);
+const READ_BUFFER_BYTES = 64 * 1024;
 
 /** A decoded envelope and the frame it came from (for the src/ldap response decoders). */
 export interface LdapMessage extends Envelope {
@@ -77,10 +78,25 @@ export class RawLdapConnection extends EventEmitter {
     const secure = url.protocol === 'ldaps:';
     const port = Number(url.port || (secure ? 636 : 389));
     const tlsOptions = tlsOptionsFor(opts);
+    // Plain connections read into one buffer per connection (net onread): no 64 KiB allocation and no
+    // Readable 'data' path per read. Each chunk is copied out (small: from Buffer's pool), so handlers may
+    // keep views of a frame. TLS (ldaps, StartTLS) keeps the stream path.
+    const received: Buffer[] = [];
+    let deliver = (chunk: Buffer): void => void received.push(chunk);
+    const onread =
+      secure || opts.starttls
+        ? undefined
+        : {
+            buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+            callback: (n: number, buf: Uint8Array): boolean => {
+              deliver(Buffer.from(buf.subarray(0, n)));
+              return true;
+            },
+          };
     const socket = await new Promise<Socket | TLSSocket>((resolve, reject) => {
       const s = secure
         ? tlsConnect({ ...tlsOptions, host: url.hostname, port })
-        : netConnect({ host: url.hostname, port });
+        : netConnect({ host: url.hostname, port, ...(onread ? { onread } : {}) });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new Error(`connect to ${opts.url} timed out`));
@@ -98,6 +114,10 @@ export class RawLdapConnection extends EventEmitter {
     });
     socket.setNoDelay(true);
     const conn = new RawLdapConnection(socket);
+    if (onread) {
+      deliver = conn.onData;
+      for (const chunk of received.splice(0)) conn.onData(chunk);
+    }
     if (opts.starttls && !secure) await conn.startTls(tlsOptions, url.hostname);
     return conn;
   }
@@ -131,6 +151,7 @@ export class RawLdapConnection extends EventEmitter {
   };
 
   private readonly onData = (chunk: Buffer): void => {
+    if (this.closed) return;
     try {
       this.frames.push(chunk);
       while (this.frames.next()) this.dispatch(this.frames.frame);

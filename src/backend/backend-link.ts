@@ -29,6 +29,7 @@ export interface BackendLinkOwner {
 }
 
 const READ_BUFFER_BYTES = 65536;
+const EMPTY = Buffer.alloc(0);
 
 export type LinkState = 'idle' | 'connecting' | 'ready' | 'closed';
 
@@ -205,6 +206,18 @@ export class BackendLink {
   /** Writes opaque bytes (SASL security layer) after anything queued. */
   writeRaw(bytes: Buffer): void {
     this.out.writeNow(bytes);
+  }
+
+  /**
+   * True while written bytes are still queued in the socket (not yet handed to the kernel), so the buffers
+   * they view must stay unchanged; `then` runs once they are handed over.
+   */
+  holdsWrittenBytes(then: () => void): boolean {
+    const sock = this.socket;
+    if (sock === null || sock.writableLength === 0 || sock.destroyed) return false;
+    // Runs after every write queued before it (writes complete in order).
+    sock.write(EMPTY, () => then());
+    return true;
   }
 
   get needsDrain(): boolean {

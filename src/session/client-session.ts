@@ -16,11 +16,13 @@ export class ClientSession extends RequestPath {
   constructor(socket: Socket, env: SessionEnv, secure: boolean, origin: SessionOrigin = {}) {
     super(socket, env, secure, origin);
     this.attachClient(socket);
+    // Not after a PROXY header: bytes it read ahead sit in the stream and must come first.
+    if (!secure && origin.initialData === undefined) this.readClientIntoBuffer(socket);
     this.link.connect();
     if (origin.initialData !== undefined && origin.initialData.length > 0)
       this.onClientData(origin.initialData);
     // A socket paused while its PROXY header was read flows again here (unless the session is busy).
-    if (!this.busy && !this.clientPaused && !this.closed) socket.resume();
+    this.resumeClient();
   }
 
   onBackendReady(): void {
@@ -168,7 +170,7 @@ export class ClientSession extends RequestPath {
   onBackendDrain(): void {
     if (this.clientPaused) {
       this.clientPaused = false;
-      if (!this.busy) this.socket.resume();
+      this.resumeClient();
     }
   }
 }

@@ -15,18 +15,67 @@ import { ANONYMOUS, InterceptedRequest } from './interceptor.js';
 import type { InterceptDecision, Interceptor, ResponseObserver } from './interceptor.js';
 import { metrics, NO_RESULT, peekResultCode } from '../metrics/index.js';
 import { SecureTransport } from './secure-transport.js';
+import { readIntoBuffer } from './user-read-buffer.js';
+import type { Socket } from 'node:net';
+
+const CLIENT_READ_BUFFER_BYTES = 65536;
 
 export abstract class RequestPath extends SecureTransport {
+  /** Reading stopped until the backend socket has handed forwarded bytes of the read buffer to the kernel. */
+  private clientReadHeld = false;
+
   protected readonly onClientData = (chunk: Buffer): void => {
     if (this.closed) return;
-    if (this.link.raw) return this.relayRaw(chunk);
+    const owned = this.clientReadBuffer === null;
+    if (this.link.raw) return this.relayRaw(owned ? chunk : Buffer.from(chunk));
     if (this.busy) {
-      this.heldChunks.push(chunk);
+      this.heldChunks.push(owned ? chunk : Buffer.from(chunk));
       this.socket.pause();
       return;
     }
     this.readRequests(chunk);
   };
+
+  /** A plain, freshly accepted socket reads into one buffer of the session (when this Node allows it). */
+  protected readClientIntoBuffer(sock: Socket): void {
+    const buffer = Buffer.allocUnsafe(CLIENT_READ_BUFFER_BYTES);
+    if (readIntoBuffer(sock, buffer, this.onClientRead)) this.clientReadBuffer = buffer;
+  }
+
+  private readonly onClientRead = (bytes: number, buffer: Buffer): boolean => {
+    this.onClientData(buffer.subarray(0, bytes));
+    return this.mayReadOn();
+  };
+
+  /**
+   * Whether the next read may overwrite the read buffer: not while frames of it wait in the reader (busy),
+   * and not while the backend socket still queues forwarded views of it; whoever clears the condition
+   * calls resumeClient().
+   */
+  private mayReadOn(): boolean {
+    if (this.closed) return false;
+    if (this.busy || this.clientPaused || this.clientReadHeld) return false;
+    if (this.link.holdsWrittenBytes(this.releaseClientRead)) {
+      this.clientReadHeld = true;
+      return false;
+    }
+    return true;
+  }
+
+  private readonly releaseClientRead = (): void => {
+    this.clientReadHeld = false;
+    this.resumeClient();
+  };
+
+  /** Reads from the client again unless something still stops it (the only place that resumes it). */
+  protected resumeClient(): void {
+    if (this.closed || this.busy || this.clientPaused || this.clientReadHeld) return;
+    if (this.clientReadBuffer !== null && this.link.holdsWrittenBytes(this.releaseClientRead)) {
+      this.clientReadHeld = true;
+      return;
+    }
+    this.socket.resume();
+  }
 
   /** Handles every complete request buffered, unless an interceptor or StartTLS makes the session busy. */
   private readRequests(chunk: Buffer | null): void {
@@ -40,7 +89,7 @@ export abstract class RequestPath extends SecureTransport {
         this.onRequest(reader.frame, reader.messageId, reader.opTag);
     } catch (e) {
       if (e instanceof FrameError && e.reason === 'notASequence' && this.link.securityLayerAllowed)
-        this.enterSecurityLayer(reader.takeRemaining());
+        this.enterSecurityLayer(Buffer.from(reader.takeRemaining()));
       else this.onClientFault(e);
     } finally {
       link.endBatch();
@@ -63,7 +112,7 @@ export abstract class RequestPath extends SecureTransport {
     this.readRequests(null);
     while (!this.busy && !this.closed && this.heldChunks.length > 0)
       this.readRequests(this.heldChunks.shift() as Buffer);
-    if (!this.busy && !this.clientPaused) this.socket.resume();
+    this.resumeClient();
   }
 
   private onRequest(frame: Buffer, messageId: number, opTag: number): void {
@@ -189,6 +238,8 @@ export abstract class RequestPath extends SecureTransport {
       return;
     }
     if (link.state === 'closed') return;
+    // Kept until the backend connects, past the next read.
+    if (this.clientReadBuffer !== null) frame = Buffer.from(frame);
     this.waiting.push({ frame, messageId, opTag, start: this.requestStart });
     link.connect();
   }

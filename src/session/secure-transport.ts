@@ -43,6 +43,8 @@ export abstract class SecureTransport extends SessionCore {
     // The TLS socket reports errors from now on; this keeps a late error on the raw socket from throwing.
     raw.on('error', () => undefined);
     const secure = new TLSSocket(raw, { isServer: true, secureContext: this.env.tls.context });
+    // TLS reads into its own buffers from here on.
+    this.clientReadBuffer = null;
     this.socket = secure;
     this.out.sink = secure;
     this.attachClient(secure);

@@ -89,6 +89,11 @@ export abstract class SessionCore implements SessionContext, BackendLinkOwner {
   /** Reading stopped: an async interceptor is running or StartTLS is being set up. */
   protected busy = false;
   protected heldChunks: Buffer[] = [];
+  /**
+   * Plain client sockets read into this one buffer (see user-read-buffer.ts): a chunk, and the frames in it,
+   * are views that the next read overwrites, so whatever outlives a read is copied or holds reading.
+   */
+  protected clientReadBuffer: Buffer | null = null;
   protected clientPaused = false;
   protected backendPaused = false;
   protected backendWasReady = false;

@@ -64,3 +64,61 @@ test('reading stops while the owner holds the read buffer and resumes when relea
     await new Promise((ok) => server.close(ok));
   }
 });
+
+test('holdsWrittenBytes reports bytes still queued in the socket and calls back once they are handed over', async () => {
+  let peer: Socket | undefined;
+  const server: Server = createServer((s) => {
+    peer = s;
+    s.pause(); // reads nothing until resumed: the link's writes back up
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const port = (server.address() as { port: number }).port;
+  const noop = (): undefined => undefined;
+  const owner: BackendLinkOwner = {
+    onBackendReady: noop,
+    onBackendFailed: noop,
+    onBackendLost: noop,
+    beginBackendBatch: noop,
+    endBackendBatch: noop,
+    onBackendDrain: noop,
+    onBackendSecurityLayer: noop,
+    onBackendRaw: noop,
+    onBackendFrame: noop,
+    holdsBackendBytes: () => false,
+  };
+  const pool = new BackendPool([parseLdapUrl(`ldap://127.0.0.1:${port}`, 'backend')], {
+    connectTimeoutMs: 2000,
+    downMs: 1000,
+    startTls: false,
+    maxPduBytes: 1 << 20,
+  });
+  const link = new BackendLink(pool, owner);
+  try {
+    link.connect();
+    await waitFor(() => peer !== undefined && link.state === 'ready', 5000, 'the backend connection');
+    let released = 0;
+    assert.equal(
+      link.holdsWrittenBytes(() => released++),
+      false,
+      'nothing queued yet',
+    );
+    const chunk = Buffer.alloc(1 << 20, 0x30);
+    for (let i = 0; i < 64 && !link.needsDrain; i++) {
+      link.write(chunk.subarray(0));
+      link.flush();
+    }
+    assert.equal(link.needsDrain, true, 'the kernel buffers filled up');
+    assert.equal(
+      link.holdsWrittenBytes(() => released++),
+      true,
+    );
+    await sleep(200);
+    assert.equal(released, 0, 'not released while the bytes are still queued');
+    peer!.resume();
+    await waitFor(() => released === 1, 10_000, 'the release after the peer read');
+  } finally {
+    link.destroy();
+    peer?.destroy();
+    await new Promise((ok) => server.close(ok));
+  }
+});

@@ -6,10 +6,12 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_DN, CONFIG_PASSWORD, PEOPLE } from '../helpers/slapd.js';
-import { freePort, run, waitFor } from '../helpers/run.js';
+import { freePort, run, sleep, waitFor } from '../helpers/run.js';
 import { PROXY_BIN, startProxy } from '../helpers/proxy.js';
 import type { ProxyProcess } from '../helpers/proxy.js';
 import { makeTestPki } from '../helpers/tls.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { RawClient, bindRequest, searchRequest } from './raw-ldap.js';
 import type { TestPki } from '../helpers/tls.js';
 import { ldapTool, runPython, startStack } from './fixture.js';
 import type { Stack } from './fixture.js';
@@ -173,6 +175,31 @@ test('backend certificate that does not verify is a hard error, not a plain-text
   assert.equal(r.code, 52, `expected unavailable (52), got ${r.code}: ${r.stdout}${r.stderr}`);
   assert.equal(r.stdout, '');
   assert.ok(p.alive);
+});
+
+test('requests that arrive in separate reads while the backend connection is set up are each forwarded intact', async () => {
+  // The backend's StartTLS answer is delayed, so both requests wait for the connection; the first must
+  // not be a view of the read buffer that the second read overwrote.
+  const slow = await FaultProxy.start({ port: stack.slapd.port });
+  slow.set({ latencyMs: 300 }, 'down');
+  const p = await startProxy({ backends: [slow.url], backendStartTls: true, backendCaPath: pki.caCertPath });
+  extraProxies.push(p);
+  const client = await RawClient.open(p.port());
+  try {
+    client.write(bindRequest(1, 'uid=user3,' + PEOPLE, 'pass3'));
+    await sleep(100);
+    client.write(searchRequest(2, PEOPLE, 2, ['uid', 'user4']));
+    const bind = await client.next(10_000);
+    assert.deepEqual([bind?.id, bind?.opTag, bind?.resultCode], [1, 0x61, 0]);
+    const entry = await client.next(10_000);
+    assert.deepEqual([entry?.id, entry?.opTag], [2, 0x64]);
+    assert.ok(entry?.raw.includes(Buffer.from(`uid=user4,${PEOPLE}`)));
+    const done = await client.next(10_000);
+    assert.deepEqual([done?.id, done?.opTag, done?.resultCode], [2, 0x65, 0]);
+  } finally {
+    client.socket.destroy();
+    await slow.stop();
+  }
 });
 
 test('StartTLS on a proxy without a certificate is refused with a result and the session stays usable', async () => {

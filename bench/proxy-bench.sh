@@ -1,6 +1,7 @@
 #!/bin/bash
-# Proxy benchmark: one slapd (back-mdb, 10,000 users) measured directly, through shrtok-proxy and through
-# OpenLDAP's own back-ldap proxy, interleaved in one run.
+# Proxy benchmark: one slapd (back-mdb, 10,000 users) measured directly, through shrtok-proxy, through
+# OpenLDAP's own back-ldap proxy and through HAProxy in TCP mode (a byte relay that parses nothing: the
+# floor for any user-space relay on this machine), interleaved in one run.
 #
 #   bash bench/proxy-bench.sh [-s SECS] [-r RUNS] [-c "16 64"] [-k "search bind"] [-n USERS] [-l LAT_N] [-o FILE]
 #
@@ -40,6 +41,7 @@ PY=/usr/bin/python3
 SLAPD=/usr/sbin/slapd
 SLAPADD=/usr/sbin/slapadd
 LDCLT=/usr/bin/ldclt
+HAPROXY=/usr/sbin/haproxy
 SUFFIX="dc=bench,dc=example"
 PEOPLE="ou=People,$SUFFIX"
 ROOT_DN="cn=root,$SUFFIX"
@@ -49,8 +51,8 @@ SVC_PW="bench-svc-$$"
 TICK=$(getconf CLK_TCK)
 PROXY_BIN="${PROXY_BIN:-$REPO/bin/shrtok-proxy}"   # override to measure another build
 
-for f in "$PY" "$SLAPD" "$SLAPADD" "$LDCLT" /usr/bin/ldapsearch; do
-  [ -x "$f" ] || { echo "missing $f (Debian packages slapd ldap-utils 389-ds-base python3-ldap)" >&2; exit 1; }
+for f in "$PY" "$SLAPD" "$SLAPADD" "$LDCLT" "$HAPROXY" /usr/bin/ldapsearch; do
+  [ -x "$f" ] || { echo "missing $f (Debian packages slapd ldap-utils 389-ds-base python3-ldap haproxy)" >&2; exit 1; }
 done
 if [ "$PROXY_BIN" = "$REPO/bin/shrtok-proxy" ] && [ ! -f "$REPO/dist/cli/main.js" ]; then echo "dist/ is missing: run 'npm run build' first" >&2; exit 1; fi
 
@@ -152,9 +154,29 @@ node ${PROXY_NODE_OPTS:-} "$PROXY_BIN" serve --listen "ldap://127.0.0.1:$SPORT" 
 SPID=$!; STARTED+=("$SPID")
 wait_ldap "$SPORT" || { tail -5 "$WORK/shrtok.log" >&2; exit 1; }
 
-declare -A PORT=([direct]=$BPORT [shrtok]=$SPORT [backldap]=$LPORT)
-declare -A PROXYPID=([direct]="" [shrtok]=$SPID [backldap]=$LPID)
-TARGETS=(direct shrtok backldap)
+# ---- HAProxy, TCP mode, one thread: relays bytes without looking at them (the relay floor)
+HPORT=$(free_port)
+mkdir -p "$WORK/haproxy"
+cat >"$WORK/haproxy/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 5m
+  timeout server 5m
+listen ldap
+  bind 127.0.0.1:$HPORT
+  server backend 127.0.0.1:$BPORT
+EOF
+"$HAPROXY" -db -f "$WORK/haproxy/haproxy.cfg" >"$WORK/haproxy/log" 2>&1 &
+HPID=$!; STARTED+=("$HPID")
+wait_ldap "$HPORT" || { tail -5 "$WORK/haproxy/log" >&2; exit 1; }
+
+declare -A PORT=([direct]=$BPORT [shrtok]=$SPORT [backldap]=$LPORT [haproxy]=$HPORT)
+declare -A PROXYPID=([direct]="" [shrtok]=$SPID [backldap]=$LPID [haproxy]=$HPID)
+TARGETS=(direct shrtok backldap haproxy)
 
 # every target must return the same entry and accept a user bind before anything is measured
 K=$((NUSERS - 7))
@@ -166,7 +188,7 @@ for t in "${TARGETS[@]}"; do
 done
 nkinds=$(wc -w <<<"$KINDS"); nconcs=$(wc -w <<<"$CONCS")
 est=$((nkinds * nconcs * RUNS * ${#TARGETS[@]} * (SECS + WARM + 2)))
-echo "# backend :$BPORT  shrtok-proxy :$SPORT (pid $SPID)  back-ldap :$LPORT (pid $LPID)  ~${est}s of load" >&2
+echo "# backend :$BPORT  shrtok-proxy :$SPORT (pid $SPID)  back-ldap :$LPORT (pid $LPID)  haproxy :$HPORT (pid $HPID)  ~${est}s of load" >&2
 
 # completed Search and Bind operations at the backend
 backend_ops() {
@@ -240,8 +262,8 @@ measure() {
 for kind in $KINDS; do
   for conc in $CONCS; do
     for run in $(seq 1 "$RUNS"); do
-      for i in 0 1 2; do
-        t=${TARGETS[$(((i + run - 1) % 3))]}
+      for i in "${!TARGETS[@]}"; do
+        t=${TARGETS[$(((i + run - 1) % ${#TARGETS[@]}))]}
         measure "$kind" "$conc" "$t" "$run" | tee -a "$OUT" >&2
         kill -0 "$SPID" 2>/dev/null || { echo "shrtok-proxy died; log:" >&2; tail -20 "$WORK/shrtok.log" >&2; exit 1; }
       done
@@ -253,7 +275,7 @@ LAT=""
 if [ "$LAT_N" -gt 0 ]; then
   LAT=$(BENCH_PEOPLE="$PEOPLE" BENCH_NUSERS="$NUSERS" BENCH_SVC_DN="$SVC_DN" BENCH_SVC_PW="$SVC_PW" \
     "$PY" "$HERE/lib/seq-latency.py" "$LAT_N" "direct=ldap://127.0.0.1:$BPORT" \
-    "shrtok=ldap://127.0.0.1:$SPORT" "backldap=ldap://127.0.0.1:$LPORT")
+    "shrtok=ldap://127.0.0.1:$SPORT" "backldap=ldap://127.0.0.1:$LPORT" "haproxy=ldap://127.0.0.1:$HPORT")
   echo "$LAT" | tee -a "$OUT" >&2
 fi
 

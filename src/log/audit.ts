@@ -34,12 +34,36 @@ export function isoNow(): string {
   return clockIso;
 }
 
-/** The line written for an event: fixed key order, strings capped, anything else dropped. */
+/**
+ * The line written for an event: fixed key order, strings capped, anything else dropped. The same bytes
+ * as JSON.stringify(auditObject(...)), concatenated field by field (one line per verification).
+ */
 export function auditLine(event: AuditEvent, now?: Date): string {
-  return `${JSON.stringify(auditObject(event, now ? now.toISOString() : isoNow()))}\n`;
+  const time = now ? now.toISOString() : isoNow();
+  let line =
+    `{"time":${JSON.stringify(time)},"type":"verification",` +
+    `"kind":${JSON.stringify(String(event.kind))},"result":${JSON.stringify(String(event.result))}`;
+  for (const key of STRING_FIELDS) {
+    const v = auditString(event[key]);
+    if (v !== undefined) line += `,"${key}":${JSON.stringify(v)}`;
+  }
+  if (typeof event.resultCode === 'number') line += `,"resultCode":${JSON.stringify(event.resultCode)}`;
+  return `${line},"latencyMs":${JSON.stringify(auditLatency(event.latencyMs))}}\n`;
 }
 
-function auditObject(event: AuditEvent, time: string): Record<string, string | number> {
+/** A Secret here would be a programming error: the placeholder is written, never the value. */
+function auditString(v: unknown): string | undefined {
+  if (v instanceof Secret) return v.toString();
+  if (typeof v === 'string') return v.length > 1024 ? `${v.slice(0, 1024)}…` : v;
+  return undefined;
+}
+
+function auditLatency(ms: number): number {
+  return Number.isFinite(ms) ? Math.round(ms * 1000) / 1000 : -1;
+}
+
+/** The fields of the line as an object (the process-log fallback nests it under "audit"). */
+export function auditObject(event: AuditEvent, time: string): Record<string, string | number> {
   const out: Record<string, string | number> = {
     time,
     type: 'verification',
@@ -47,13 +71,11 @@ function auditObject(event: AuditEvent, time: string): Record<string, string | n
     result: String(event.result),
   };
   for (const key of STRING_FIELDS) {
-    const v: unknown = event[key];
-    // A Secret here would be a programming error: write the placeholder, never the value.
-    if (v instanceof Secret) out[key] = v.toString();
-    else if (typeof v === 'string') out[key] = v.length > 1024 ? `${v.slice(0, 1024)}…` : v;
+    const v = auditString(event[key]);
+    if (v !== undefined) out[key] = v;
   }
   if (typeof event.resultCode === 'number') out.resultCode = event.resultCode;
-  out.latencyMs = Number.isFinite(event.latencyMs) ? Math.round(event.latencyMs * 1000) / 1000 : -1;
+  out.latencyMs = auditLatency(event.latencyMs);
   return out;
 }
 

@@ -10,8 +10,9 @@ const MAX_PENDING_BYTES = 64 * 1024;
 
 export class BatchedAppendFile {
   private fd: number;
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  /** Queued lines, UTF-8 encoded in place as they arrive (no join and no re-encoding at flush time). */
+  private buf = Buffer.allocUnsafe(MAX_PENDING_BYTES);
+  private used = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly onExit = (): void => this.flush();
 
@@ -24,13 +25,24 @@ export class BatchedAppendFile {
   }
 
   write(line: string): void {
-    this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes >= MAX_PENDING_BYTES) this.flush();
-    else if (this.timer === null) {
+    // At most 3 UTF-8 bytes per UTF-16 unit: flush first when the line might not fit.
+    const worst = line.length * 3;
+    if (this.used + worst > this.buf.length) {
+      this.flush();
+      if (this.used + worst > this.buf.length) this.grow(this.used + worst);
+    }
+    this.used += this.buf.write(line, this.used, 'utf8');
+    if (this.timer === null) {
       this.timer = setTimeout(this.onTimer, FLUSH_MS);
       this.timer.unref();
     }
+  }
+
+  /** A line longer than the buffer, or lines queued while the file is closed. */
+  private grow(size: number): void {
+    const next = Buffer.allocUnsafe(Math.max(size, this.buf.length * 2));
+    this.buf.copy(next, 0, 0, this.used);
+    this.buf = next;
   }
 
   private readonly onTimer = (): void => {
@@ -43,12 +55,11 @@ export class BatchedAppendFile {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.pending.length === 0 || this.fd < 0) return;
-    const data = Buffer.from(this.pending.join(''), 'utf8');
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (this.used === 0 || this.fd < 0) return;
+    const length = this.used;
+    this.used = 0;
     try {
-      for (let off = 0; off < data.length;) off += writeSync(this.fd, data, off);
+      for (let off = 0; off < length;) off += writeSync(this.fd, this.buf, off, length - off);
     } catch (e) {
       this.onError(e as Error);
     }

@@ -1,9 +1,13 @@
 // The audit line is built field by field for speed; it must stay byte for byte what JSON.stringify of the
 // audit object gives (escaping, caps, dropped fields, numbers).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditLine, Secret } from '../../src/log/index.js';
 import { auditObject } from '../../src/log/audit.js';
+import { BatchedAppendFile } from '../../src/log/batched-file.js';
 import type { AuditEvent } from '../../src/log/index.js';
 
 test('auditLine is exactly JSON.stringify of the audit object, for awkward values too', () => {
@@ -43,5 +47,25 @@ test('auditLine is exactly JSON.stringify of the audit object, for awkward value
   for (const e of events) {
     assert.equal(auditLine(e, now), `${JSON.stringify(auditObject(e, now.toISOString()))}\n`);
     assert.doesNotMatch(auditLine(e, now), /never-written/);
+  }
+});
+
+test('batched audit file: lines across many buffer fills, non-ASCII and longer than the buffer arrive whole, in order', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shrtok-audit-batch-'));
+  try {
+    const path = join(dir, 'audit.log');
+    const errors: Error[] = [];
+    const file = new BatchedAppendFile(path, (e) => errors.push(e));
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const body = i % 7 === 0 ? `jürgen 😀 ${'é'.repeat(i % 50)}` : 'x'.repeat(i % 300);
+      lines.push(i === 1500 ? `${'y'.repeat(200_000)} ${i}\n` : `${i} ${body}\n`);
+    }
+    for (const l of lines) file.write(l);
+    file.close();
+    assert.deepEqual(errors, []);
+    assert.equal(readFileSync(path, 'utf8'), lines.join(''));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

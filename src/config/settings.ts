@@ -94,6 +94,15 @@ export const SERVE_SETTINGS = [
     max: INT32_MAX,
   },
   {
+    key: 'max_backend_inflight',
+    type: 'int',
+    valueName: 'N',
+    help: 'operations of one connection sent to the backend at a time; the rest wait in order in the proxy, so one pipelining client cannot queue the backend in front of everyone else (0: no cap; raise it for clients that keep more persistent searches open on one connection)',
+    default: 32,
+    min: 0,
+    max: INT32_MAX,
+  },
+  {
     key: 'idle_timeout_ms',
     type: 'int',
     valueName: 'MS',

@@ -41,7 +41,7 @@ export class ClientSession extends RequestPath {
 
   onBackendFailed(reason: string): void {
     this.log.warn({ reason }, 'no backend available');
-    const waiting = this.waiting;
+    const waiting = [...this.waiting, ...this.takeHeld()];
     this.waiting = [];
     if (this.closed) return;
     const message = 'no directory server is available';
@@ -116,6 +116,7 @@ export class ClientSession extends RequestPath {
       const start = this.outstanding.get(messageId);
       if (start !== undefined) metrics.operationResponse(opTag, frame, start);
       this.outstanding.delete(messageId);
+      if (this.heldHead < this.held.length) this.sendHeld();
     }
     if (out === frame) this.out.write(frame);
     else if (out !== null) this.out.writeNow(out);
@@ -165,6 +166,7 @@ export class ClientSession extends RequestPath {
         `the directory server did not answer within ${ms} ms`,
       );
     }
+    this.sendHeld();
   }
 
   onBackendDrain(): void {

@@ -16,6 +16,7 @@ import type { InterceptDecision, Interceptor, ResponseObserver } from './interce
 import { metrics, NO_RESULT, peekResultCode } from '../metrics/index.js';
 import { SecureTransport } from './secure-transport.js';
 import { readIntoBuffer } from './user-read-buffer.js';
+import type { Queued } from './session-core.js';
 import type { Socket } from 'node:net';
 
 const CLIENT_READ_BUFFER_BYTES = 65536;
@@ -221,26 +222,66 @@ export abstract class RequestPath extends SecureTransport {
         observer?.onEnd?.('closed', this);
         return;
       }
+      const cap = this.env.config.max_backend_inflight;
+      const hold = cap > 0 && (this.heldCount > 0 || this.outstanding.size - this.heldCount >= cap);
       this.outstanding.set(messageId, this.requestStart);
       if (opTag === ProtocolOp.bindRequest) this.bindStarted(frame, messageId);
+      if (observer !== null) this.observers.set(messageId, observer);
+      if (this.rewriter !== null) frame = this.rewriter(frame, messageId, opTag, this);
+      if (hold) {
+        // Kept past the next read.
+        if (this.clientReadBuffer !== null) frame = Buffer.from(frame);
+        this.held.push({ frame, messageId, opTag, start: this.requestStart });
+        return;
+      }
       if (this.deadline !== null) this.deadline.started(messageId, opTag);
+      this.sendToBackend(frame, messageId, opTag, this.requestStart);
+      return;
     }
     if (observer !== null) this.observers.set(messageId, observer);
     if (this.rewriter !== null) frame = this.rewriter(frame, messageId, opTag, this);
-    this.sendToBackend(frame, messageId, opTag);
+    this.sendToBackend(frame, messageId, opTag, this.requestStart);
   }
 
-  private sendToBackend(frame: Buffer, messageId: number, opTag: number): void {
+  protected get heldCount(): number {
+    return this.held.length - this.heldHead;
+  }
+
+  /** Sends held requests, in order, while fewer than max_backend_inflight operations are at the backend. */
+  protected sendHeld(): void {
+    let room = this.env.config.max_backend_inflight - (this.outstanding.size - this.heldCount);
+    if (room <= 0 || this.heldCount === 0) return;
+    for (; room > 0 && this.heldHead < this.held.length; room--) {
+      const q = this.held[this.heldHead++] as Queued;
+      if (this.deadline !== null) this.deadline.started(q.messageId, q.opTag);
+      this.sendToBackend(q.frame, q.messageId, q.opTag, q.start);
+    }
+    if (this.heldHead === this.held.length) {
+      this.held = [];
+      this.heldHead = 0;
+    }
+    this.link.flush();
+  }
+
+  /** Held requests, removed: the backend will not see them. */
+  protected takeHeld(): Queued[] {
+    const taken = this.held.slice(this.heldHead);
+    this.held = [];
+    this.heldHead = 0;
+    return taken;
+  }
+
+  private sendToBackend(frame: Buffer, messageId: number, opTag: number, start: number): void {
     const link = this.link;
     if (link.state === 'ready') {
       link.write(frame);
-      metrics.addedLatencySeconds((performance.now() - this.requestStart) / 1000);
+      metrics.addedLatencySeconds((performance.now() - start) / 1000);
       return;
     }
     if (link.state === 'closed') return;
     // Kept until the backend connects, past the next read.
     if (this.clientReadBuffer !== null) frame = Buffer.from(frame);
-    this.waiting.push({ frame, messageId, opTag, start: this.requestStart });
+    this.waiting.push({ frame, messageId, opTag, start });
     link.connect();
   }
 
@@ -265,7 +306,11 @@ export abstract class RequestPath extends SecureTransport {
   }
 
   private abandoned(target: number): void {
-    this.outstanding.delete(target);
+    if (this.outstanding.delete(target) && this.heldCount > 0) {
+      const i = this.held.findIndex((q, k) => k >= this.heldHead && q.messageId === target);
+      if (i >= 0) this.held.splice(i, 1);
+      else this.sendHeld();
+    }
     this.deadline?.answered(target);
     if (target === this.bindId) this.bindId = -1;
     const obs = this.observers.get(target);

@@ -81,6 +81,12 @@ export abstract class SessionCore implements SessionContext, BackendLinkOwner {
   protected rewriter: RequestRewriter | null = null;
   /** Requests waiting for the backend connection. */
   protected waiting: Queued[] = [];
+  /**
+   * Accepted requests held back while max_backend_inflight of the connection's operations are at the
+   * backend; sent in order as answers come back. Outstanding (counted against the limit) while held.
+   */
+  protected held: Queued[] = [];
+  protected heldHead = 0;
   /** messageID of the bind in flight at the backend, and what it was for. */
   protected bindId = -1;
   protected bindDn = '';
@@ -318,6 +324,8 @@ export abstract class SessionCore implements SessionContext, BackendLinkOwner {
     this.deadline?.stop();
     for (const id of [...this.observers.keys()]) this.endObserver(id, 'closed');
     this.waiting = [];
+    this.held = [];
+    this.heldHead = 0;
     this.heldChunks = [];
     // SessionCore is abstract: the only concrete session is a ClientSession.
     this.env.onClose(this as unknown as ClientSession);

@@ -79,11 +79,24 @@ export function auditObject(event: AuditEvent, time: string): Record<string, str
   return out;
 }
 
+/**
+ * Audit records are never dropped by --log-level: a child logger with its own level. Operators who want
+ * them apart from the process log use --audit-log.
+ */
+function atInfo(logger: Logger): Logger {
+  return logger.child({}, { level: 'info' });
+}
+
 export class AuditLog {
   private file: BatchedAppendFile | undefined;
   private path: string | undefined;
 
-  constructor(private fallback: Logger) {}
+  private fallback: Logger;
+
+  /** `fallback` gets the records when no file is configured, at info whatever its own level. */
+  constructor(fallback: Logger) {
+    this.fallback = atInfo(fallback);
+  }
 
   /** Sends audit lines to FILE (created 0600, appended), or back to the process log with undefined. */
   open(path: string | undefined): void {
@@ -97,7 +110,7 @@ export class AuditLog {
 
   /** The logger used when no audit file is configured. */
   setFallback(logger: Logger): void {
-    this.fallback = logger;
+    this.fallback = atInfo(logger);
   }
 
   get destination(): string {

@@ -150,6 +150,25 @@ test('audit lines go to their own file, one JSON object per line, with only the 
   }
 });
 
+test('without an audit file, records reach the process log even when its level is warn or error', () => {
+  for (const level of ['warn', 'error'] as const) {
+    const { lines, stream } = capture();
+    const logger = createLogger({ level, destination: stream });
+    const audit = new AuditLog(logger);
+    logger.info('an info line the level drops');
+    audit.record({
+      kind: 'bind',
+      identification: 'user1',
+      clientAddress: '127.0.0.1',
+      result: 'success',
+    } as AuditEvent);
+    assert.equal(lines.length, 1, `level ${level}: ${lines.join(' | ')}`);
+    const row = JSON.parse(lines[0]!) as Row;
+    assert.equal(row.msg, 'audit');
+    assert.equal(row.audit.identification, 'user1');
+  }
+});
+
 test('auditLine caps long strings and keeps a fixed shape', () => {
   const line = auditLine(
     { kind: 'revocation', serial: 'x'.repeat(5000), result: 'malformed', latencyMs: NaN },

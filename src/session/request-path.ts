@@ -20,6 +20,11 @@ import type { Queued } from './session-core.js';
 import type { Socket } from 'node:net';
 
 const CLIENT_READ_BUFFER_BYTES = 65536;
+/**
+ * Requests handled per event-loop turn for one connection: a client that pipelines thousands in one chunk
+ * is served in slices, with every other connection's events handled in between.
+ */
+const REQUESTS_PER_TURN = 64;
 
 export abstract class RequestPath extends SecureTransport {
   /** Reading stopped until the backend socket has handed forwarded bytes of the read buffer to the kernel. */
@@ -84,16 +89,27 @@ export abstract class RequestPath extends SecureTransport {
     const link = this.link;
     this.requestStart = performance.now();
     link.beginBatch();
+    // Local answers to one chunk (busy past the limit, refusals) leave in one write, not one each.
+    this.out.beginBatch();
     try {
       if (chunk !== null) reader.push(chunk);
-      while (!this.busy && !this.closed && reader.next())
+      let budget = REQUESTS_PER_TURN;
+      while (!this.busy && !this.closed && reader.next()) {
         this.onRequest(reader.frame, reader.messageId, reader.opTag);
+        if (--budget === 0 && !this.busy && reader.hasPendingBytes) {
+          // The rest stays in the reader (and, with the read buffer, reading stays stopped) until the next turn.
+          this.busy = true;
+          setImmediate(this.nextTurn);
+          break;
+        }
+      }
     } catch (e) {
       if (e instanceof FrameError && e.reason === 'notASequence' && this.link.securityLayerAllowed)
         this.enterSecurityLayer(Buffer.from(reader.takeRemaining()));
       else this.onClientFault(e);
     } finally {
       link.endBatch();
+      this.out.endBatch();
     }
     if (!this.clientPaused && link.needsDrain) {
       this.clientPaused = true;
@@ -106,6 +122,10 @@ export abstract class RequestPath extends SecureTransport {
         this.pduTimer = setTimeout(this.onPduTimeout, this.env.config.idle_timeout_ms);
     }
   }
+
+  private readonly nextTurn = (): void => {
+    if (!this.closed) this.resumeReading();
+  };
 
   protected resumeReading(): void {
     this.busy = false;

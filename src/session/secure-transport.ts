@@ -38,6 +38,8 @@ export abstract class SecureTransport extends SessionCore {
       }),
     );
     this.busy = true;
+    // The answer must reach the client before the handshake: end the batch that may have corked it.
+    this.out.endBatch();
     const raw = this.socket;
     this.detachClient(raw);
     // The TLS socket reports errors from now on; this keeps a late error on the raw socket from throwing.

@@ -224,6 +224,10 @@ export class BackendLink {
     return this.socket?.writableNeedDrain ?? false;
   }
 
+  get inBatch(): boolean {
+    return this.out.inBatch;
+  }
+
   /** Frames written until endBatch() go out in one write (see SpanWriter). */
   beginBatch(): void {
     this.out.beginBatch();

@@ -39,6 +39,10 @@ export class SpanWriter {
     return this.sink.write(frame);
   }
 
+  get inBatch(): boolean {
+    return this.batching;
+  }
+
   /** Starts a batch: writes until endBatch() coalesce (one write, or one corked writev when several). */
   beginBatch(): void {
     this.batching = true;

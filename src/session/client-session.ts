@@ -68,6 +68,8 @@ export class ClientSession extends RequestPath {
 
   beginBackendBatch(): void {
     this.out.beginBatch();
+    // Held requests that this chunk's answers release go out together.
+    if (this.heldHead < this.held.length) this.link.beginBatch();
   }
 
   holdsBackendBytes(then: () => void): boolean {
@@ -79,6 +81,7 @@ export class ClientSession extends RequestPath {
   }
 
   endBackendBatch(): void {
+    if (this.link.inBatch) this.link.endBatch();
     this.out.endBatch();
     if (!this.backendPaused && this.socket.writableNeedDrain) {
       this.backendPaused = true;

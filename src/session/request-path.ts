@@ -271,6 +271,10 @@ export abstract class RequestPath extends SecureTransport {
   protected sendHeld(): void {
     let room = this.env.config.max_backend_inflight - (this.outstanding.size - this.heldCount);
     if (room <= 0 || this.heldCount === 0) return;
+    // Released by answers: those of one backend chunk release into one batch (see beginBackendBatch).
+    const link = this.link;
+    const own = !link.inBatch;
+    if (own) link.beginBatch();
     for (; room > 0 && this.heldHead < this.held.length; room--) {
       const q = this.held[this.heldHead++] as Queued;
       if (this.deadline !== null) this.deadline.started(q.messageId, q.opTag);
@@ -280,7 +284,7 @@ export abstract class RequestPath extends SecureTransport {
       this.held = [];
       this.heldHead = 0;
     }
-    this.link.flush();
+    if (own) link.endBatch();
   }
 
   /** Held requests, removed: the backend will not see them. */

@@ -31,9 +31,15 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const groups = [...new Set(rows.map((r) => `${r.kind} ${r.conc}`))];
-const targets = ['direct', 'shrtok', 'backldap'];
-const labels = { direct: 'slapd direct', shrtok: 'shrtok-proxy', backldap: 'OpenLDAP back-ldap' };
-const colours = { direct: '#9aa5b1', shrtok: '#1f6feb', backldap: '#d97706' };
+const labels = {
+  direct: 'slapd direct',
+  shrtok: 'shrtok-proxy',
+  backldap: 'OpenLDAP back-ldap',
+  haproxy: 'HAProxy TCP relay',
+};
+const colours = { direct: '#9aa5b1', shrtok: '#1f6feb', backldap: '#d97706', haproxy: '#16a34a' };
+// Targets in the order of the labels, those present in the results only (older runs have no haproxy).
+const targets = Object.keys(labels).filter((t) => rows.some((r) => r.target === t));
 const cell = (group, target, field) => {
   const [kind, conc] = group.split(' ');
   const xs = rows

@@ -17,26 +17,12 @@ import { sleep } from '../test/helpers/run.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LdapClient } from '../test/robustness/ldap-client.js';
+import { BIG, bigLdif } from '../test/robustness/big-entries.js';
 import { openSocket } from '../test/robustness/ldap-wire.js';
 import { deepFilter, rootDseSearch, searchRequest } from '../test/robustness/pdus.js';
 import { startTokenSlapd, verificationArgs } from '../test/verify/fixtures.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
-const BIG = 'ou=Big,dc=example,dc=com';
-
-function bigLdif(): string {
-  const value = 'x'.repeat(100 * 1024);
-  const lines = [`dn: ${BIG}`, 'objectClass: organizationalUnit', 'ou: Big', ''];
-  for (let i = 0; i < 200; i++)
-    lines.push(
-      `dn: cn=big${i},${BIG}`,
-      'objectClass: organizationalRole',
-      `cn: big${i}`,
-      `description: ${value}`,
-      '',
-    );
-  return lines.join('\n');
-}
 
 async function openMany(port: number, n: number): Promise<Socket[]> {
   const out: Socket[] = [];

@@ -13,6 +13,17 @@ function done(id: number): Buffer {
   return Buffer.from([0x30, 0x0c, 0x02, 0x01, id, 0x65, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00]);
 }
 
+/** A backend link to a plain test server on `port`. */
+function linkTo(port: number, owner: BackendLinkOwner): BackendLink {
+  const pool = new BackendPool([parseLdapUrl(`ldap://127.0.0.1:${port}`, 'backend')], {
+    connectTimeoutMs: 2000,
+    downMs: 1000,
+    startTls: false,
+    maxPduBytes: 1 << 20,
+  });
+  return new BackendLink(pool, owner);
+}
+
 test('reading stops while the owner holds the read buffer and resumes when released', async () => {
   let peer: Socket | undefined;
   const server: Server = createServer((s) => (peer = s));
@@ -37,13 +48,7 @@ test('reading stops while the owner holds the read buffer and resumes when relea
       return true;
     },
   };
-  const pool = new BackendPool([parseLdapUrl(`ldap://127.0.0.1:${port}`, 'backend')], {
-    connectTimeoutMs: 2000,
-    downMs: 1000,
-    startTls: false,
-    maxPduBytes: 1 << 20,
-  });
-  const link = new BackendLink(pool, owner);
+  const link = linkTo(port, owner);
   try {
     link.connect();
     await waitFor(() => peer !== undefined && link.state === 'ready', 5000, 'the backend connection');
@@ -86,13 +91,7 @@ test('holdsWrittenBytes reports bytes still queued in the socket and calls back 
     onBackendFrame: noop,
     holdsBackendBytes: () => false,
   };
-  const pool = new BackendPool([parseLdapUrl(`ldap://127.0.0.1:${port}`, 'backend')], {
-    connectTimeoutMs: 2000,
-    downMs: 1000,
-    startTls: false,
-    maxPduBytes: 1 << 20,
-  });
-  const link = new BackendLink(pool, owner);
+  const link = linkTo(port, owner);
   try {
     link.connect();
     await waitFor(() => peer !== undefined && link.state === 'ready', 5000, 'the backend connection');

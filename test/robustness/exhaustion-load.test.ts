@@ -13,29 +13,13 @@ import { Canary } from './canary.js';
 import { LdapClient } from './ldap-client.js';
 import { fdCount, rssBytes } from './ldap-wire.js';
 import { deepFilter, rootDseSearch, searchRequest } from './pdus.js';
+import { BIG, BIG_ENTRIES, BIG_VALUE, bigLdif } from './big-entries.js';
 
-const BIG = 'ou=Big,dc=example,dc=com';
-const BIG_ENTRIES = 200;
-const BIG_VALUE = 100 * 1024;
 const MiB = 1048576;
 
 let slapd: Slapd;
 let proxy: ProxyProcess;
 let canary: Canary;
-
-function bigLdif(): string {
-  const value = 'x'.repeat(BIG_VALUE);
-  const lines = [`dn: ${BIG}`, 'objectClass: organizationalUnit', 'ou: Big', ''];
-  for (let i = 0; i < BIG_ENTRIES; i++)
-    lines.push(
-      `dn: cn=big${i},${BIG}`,
-      'objectClass: organizationalRole',
-      `cn: big${i}`,
-      `description: ${value}`,
-      '',
-    );
-  return lines.join('\n');
-}
 
 before(async () => {
   slapd = await startSlapd({ extraLdif: bigLdif(), sizeLimit: 5000 });

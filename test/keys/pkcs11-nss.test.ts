@@ -12,7 +12,7 @@ import type { Pkcs11KeyProvider } from '../../src/keys/pkcs11/pkcs11-provider.js
 import { createToken, decryptToken, TokenError } from '../../src/token/index.js';
 import { createNssDb } from '../helpers/nssdb.js';
 import type { NssDb } from '../helpers/nssdb.js';
-import { cryptoCases } from '../token/crypto-cases.js';
+import { cryptoCases, expectedClass } from '../token/crypto-cases.js';
 import { CERT_PEM, issuancePublicKey, KEY_PEM, TOKEN_VECTORS } from '../token/vectors.js';
 
 // Dogtag's default nickname for this certificate, spaces included: `-d DIR -n NICK` maps to --nss-db/--key-label.
@@ -79,7 +79,7 @@ test('malformed crypto gives the same error classes through NSS', async () => {
       if (!(e instanceof TokenError)) throw e;
       got = e.errorClass;
     }
-    assert.equal(got, c.errorClass, c.name);
+    assert.ok(expectedClass(c, got), `${c.name}: ${got}`);
   }
   assert.equal(await provider.healthy(), true);
 });

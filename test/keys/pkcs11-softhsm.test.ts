@@ -7,7 +7,7 @@ import { createToken, decryptToken, TokenError } from '../../src/token/index.js'
 import { createSoftHsmToken } from '../helpers/softhsm.js';
 import type { SoftHsmToken } from '../helpers/softhsm.js';
 import { waitFor } from '../helpers/run.js';
-import { cryptoCases } from '../token/crypto-cases.js';
+import { cryptoCases, expectedClass } from '../token/crypto-cases.js';
 import { CERT_PEM, issuancePublicKey, KEY_PEM, TOKEN_VECTORS } from '../token/vectors.js';
 
 let hsm: SoftHsmToken;
@@ -82,7 +82,7 @@ test('created tokens round-trip through SoftHSM with both wraps and with auto', 
 
 test('malformed crypto gives the same error classes through SoftHSM', async () => {
   for (const c of cryptoCases())
-    assert.equal(await classOf(decryptToken(c.value, provider, c.wrap)), c.errorClass, c.name);
+    assert.ok(expectedClass(c, await classOf(decryptToken(c.value, provider, c.wrap))), c.name);
   assert.equal(await provider.healthy(), true);
 });
 

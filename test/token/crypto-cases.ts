@@ -7,6 +7,13 @@ export interface CryptoCase {
   value: string;
   wrap: WrapSetting;
   errorClass: 'unwrap' | 'decrypt' | 'utf8';
+  /**
+   * The RSA block decrypts to random bytes under PKCS#1 v1.5 (wrong key, or an OAEP block). Now and then
+   * such a block passes the v1.5 padding check by chance (0x00 0x02 … 0x00: measured 1 in 400 with NSS
+   * softokn, which then hands back a session key), and the failure shows one step later, at the AES-CBC
+   * padding check: 'decrypt' instead of 'unwrap'. The LDAP outcome is the same.
+   */
+  randomV15Block?: boolean;
 }
 
 export function cryptoCases(): CryptoCase[] {
@@ -31,12 +38,14 @@ export function cryptoCases(): CryptoCase[] {
         value: buildToken({ wrap, publicKey: otherPublicKey() }),
         wrap,
         errorClass: 'unwrap',
+        randomV15Block: wrap === 'rsa-pkcs1v15',
       },
       {
         name: `${wrap}: made with the other wrap`,
         value: buildToken({ wrap: other }),
         wrap,
         errorClass: 'unwrap',
+        randomV15Block: wrap === 'rsa-pkcs1v15',
       },
       { name: `${wrap}: bad PKCS#7 padding`, value: badPaddingToken(wrap), wrap, errorClass: 'decrypt' },
       {
@@ -98,4 +107,9 @@ export function cryptoCases(): CryptoCase[] {
     },
   );
   return cases;
+}
+
+/** The class a provider reported is the one the case expects (see CryptoCase.randomV15Block). */
+export function expectedClass(c: CryptoCase, got: string): boolean {
+  return got === c.errorClass || (c.randomV15Block === true && got === 'decrypt');
 }

@@ -12,7 +12,7 @@ import {
   otherPublicKey,
   TOKEN_VECTORS,
 } from './vectors.js';
-import { cryptoCases } from './crypto-cases.js';
+import { cryptoCases, expectedClass } from './crypto-cases.js';
 
 async function classOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -72,7 +72,7 @@ test('created tokens round-trip with both wraps; auto reports the wrap that work
 test('malformed crypto gives unwrap, decrypt or utf8 through the pem provider', async () => {
   await withPem(KEY_PEM, async (provider) => {
     for (const c of cryptoCases())
-      assert.equal(await classOf(decryptToken(c.value, provider, c.wrap)), c.errorClass, c.name);
+      assert.ok(expectedClass(c, await classOf(decryptToken(c.value, provider, c.wrap))), c.name);
   });
 });
 

@@ -54,6 +54,7 @@ export class ClientSession extends RequestPath {
       this.answerLocally(q.messageId, q.opTag, ResultCode.unavailable, message);
     }
     this.socket.uncork();
+    this.outstandingDropped();
     if (this.backendWasReady)
       this.closeWithNotice(ResultCode.unavailable, 'lost the connection to the directory server');
   }
@@ -120,6 +121,7 @@ export class ClientSession extends RequestPath {
       if (start !== undefined) metrics.operationResponse(opTag, frame, start);
       this.outstanding.delete(messageId);
       if (this.heldHead < this.held.length) this.sendHeld();
+      if (this.stalled !== null) this.outstandingDropped();
     }
     if (out === frame) this.out.write(frame);
     else if (out !== null) this.out.writeNow(out);
@@ -170,6 +172,7 @@ export class ClientSession extends RequestPath {
       );
     }
     this.sendHeld();
+    this.outstandingDropped();
   }
 
   onBackendDrain(): void {

@@ -99,7 +99,7 @@ export abstract class RequestPath extends SecureTransport {
         if (--budget === 0 && !this.busy && reader.hasPendingBytes) {
           // The rest stays in the reader (and, with the read buffer, reading stays stopped) until the next turn.
           this.busy = true;
-          setImmediate(this.nextTurn);
+          this.scheduleTurn();
           break;
         }
       }
@@ -116,20 +116,53 @@ export abstract class RequestPath extends SecureTransport {
       this.socket.pause();
     }
     // A PDU must arrive in full within the idle timeout, or a client dripping bytes would never be idle.
+    // Not while the session is busy: then it is the proxy that is not reading.
     if (this.env.config.idle_timeout_ms > 0) {
-      if (!reader.hasPendingBytes) this.clearPduTimer();
+      if (!reader.hasPendingBytes || this.busy) this.clearPduTimer();
       else if (this.pduTimer === null)
         this.pduTimer = setTimeout(this.onPduTimeout, this.env.config.idle_timeout_ms);
     }
   }
 
   private readonly nextTurn = (): void => {
+    this.turnScheduled = false;
     if (!this.closed) this.resumeReading();
   };
+
+  protected scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(this.nextTurn);
+  }
+
+  /** An operation completed: a stalled connection may go on (in a turn of its own). */
+  protected outstandingDropped(): void {
+    if (this.stalled !== null && this.outstanding.size < this.maxOutstanding) this.scheduleTurn();
+  }
 
   protected resumeReading(): void {
     this.busy = false;
     if (this.closed) return;
+    const stalled = this.stalled;
+    if (stalled !== null) {
+      if (this.outstanding.size >= this.maxOutstanding) {
+        this.busy = true;
+        return;
+      }
+      this.stalled = null;
+      this.requestStart = stalled.start;
+      this.link.beginBatch();
+      this.out.beginBatch();
+      try {
+        this.onRequest(stalled.frame, stalled.messageId, stalled.opTag);
+      } catch (e) {
+        this.onClientFault(e);
+      } finally {
+        this.link.endBatch();
+        this.out.endBatch();
+      }
+      if (this.busy || this.closed) return;
+    }
     this.readRequests(null);
     while (!this.busy && !this.closed && this.heldChunks.length > 0)
       this.readRequests(this.heldChunks.shift() as Buffer);
@@ -141,6 +174,13 @@ export abstract class RequestPath extends SecureTransport {
       throw new FrameError('badEnvelope', 'messageID 0 is reserved for unsolicited notifications');
     if (this.draining && opTag !== ProtocolOp.abandonRequest && opTag !== ProtocolOp.unbindRequest) {
       this.answerLocally(messageId, opTag, ResultCode.unavailable, 'the proxy is shutting down');
+      return;
+    }
+    if (this.outstanding.size >= this.maxOutstanding && RESPONSE_FOR_REQUEST[opTag] !== 0) {
+      // Backpressure: this request waits (the reader's buffer stays as it is while busy) and nothing more is
+      // read until an operation completes; see outstandingDropped().
+      this.stalled = { frame, messageId, opTag, start: this.requestStart };
+      this.busy = true;
       return;
     }
     const chain = this.env.interceptors[opTag];
@@ -232,16 +272,6 @@ export abstract class RequestPath extends SecureTransport {
       this.closeClient();
       return;
     } else if (RESPONSE_FOR_REQUEST[opTag] !== 0) {
-      if (this.outstanding.size >= this.maxOutstanding) {
-        this.answerLocally(
-          messageId,
-          opTag,
-          ResultCode.busy,
-          `too many operations in progress (limit ${this.maxOutstanding})`,
-        );
-        observer?.onEnd?.('closed', this);
-        return;
-      }
       const cap = this.env.config.max_backend_inflight;
       const hold = cap > 0 && (this.heldCount > 0 || this.outstanding.size - this.heldCount >= cap);
       this.outstanding.set(messageId, this.requestStart);

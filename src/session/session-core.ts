@@ -87,6 +87,13 @@ export abstract class SessionCore implements SessionContext, BackendLinkOwner {
    */
   protected held: Queued[] = [];
   protected heldHead = 0;
+  /**
+   * The request that found the connection at its outstanding limit: it and everything after it wait,
+   * unread, until an operation completes (backpressure: nothing refused, nothing lost).
+   */
+  protected stalled: Queued | null = null;
+  /** A setImmediate(nextTurn) is pending (a yielded turn or a stall that can proceed). */
+  protected turnScheduled = false;
   /** messageID of the bind in flight at the backend, and what it was for. */
   protected bindId = -1;
   protected bindDn = '';
@@ -326,6 +333,7 @@ export abstract class SessionCore implements SessionContext, BackendLinkOwner {
     this.waiting = [];
     this.held = [];
     this.heldHead = 0;
+    this.stalled = null;
     this.heldChunks = [];
     // SessionCore is abstract: the only concrete session is a ClientSession.
     this.env.onClose(this as unknown as ClientSession);

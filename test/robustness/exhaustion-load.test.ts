@@ -1,6 +1,6 @@
 // Resource exhaustion by load on one connection: a client that never reads a large result (the proxy must
-// apply backpressure, not buffer it), 2,000 pipelined operations (cut off at the outstanding-operation
-// limit with busy), and filters nested 1,000 and 20,000 deep. Another client is served throughout; its
+// apply backpressure, not buffer it), 2,000 pipelined operations (not read past the outstanding-operation
+// limit until operations complete), and filters nested 1,000 and 20,000 deep. Another client is served throughout; its
 // latency before and during is reported (asserted only against the 5 s liveness bound).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,7 +93,7 @@ async function pipeline(c: LdapClient, n: number): Promise<Map<number, number>> 
   return codes;
 }
 
-test('2,000 pipelined operations on one connection: each answered once, the excess with busy (51)', async (t) => {
+test('2,000 pipelined operations on one connection: read no faster than the limit allows, each answered once', async (t) => {
   for (const [who, bind] of [
     ['anonymous (limit 100)', false],
     ['bound (limit 1000)', true],
@@ -107,14 +107,9 @@ test('2,000 pipelined operations on one connection: each answered once, the exce
       }, 500),
     );
     t.diagnostic(`${who}: result codes ${JSON.stringify([...codes])}`);
-    const total = [...codes.values()].reduce((a, b) => a + b, 0);
-    assert.equal(total, 2000);
-    assert.deepEqual(
-      [...codes.keys()].filter((k) => k !== 0 && k !== 51),
-      [],
-      'only success and busy',
-    );
-    assert.ok((codes.get(51) ?? 0) > 0, 'the outstanding limit was never reached');
+    // Past the limit the connection is not read (backpressure), so nothing is refused; that the backend
+    // never sees more than the limit is counted on the wire in test/session/backend-inflight.test.ts.
+    assert.deepEqual([...codes], [[0, 2000]]);
     await c.ping(); // the connection is still usable
     c.close();
   }

@@ -42,12 +42,15 @@ class WireCount {
   }
 }
 
-async function stack(cap: number): Promise<{ proxy: ProxyProcess; fp: FaultProxy; wire: WireCount }> {
+async function stack(
+  cap: number,
+  extraArgs: string[] = [],
+): Promise<{ proxy: ProxyProcess; fp: FaultProxy; wire: WireCount }> {
   const fp = await FaultProxy.start({ port: slapd.port });
   const wire = new WireCount(fp);
   const proxy = await startProxy({
     backends: [fp.url],
-    extraArgs: ['--max-backend-inflight', String(cap), '--log-level', 'error'],
+    extraArgs: ['--max-backend-inflight', String(cap), '--log-level', 'error', ...extraArgs],
   });
   return { proxy, fp, wire };
 }
@@ -114,6 +117,28 @@ test('an abandoned request that is still held never reaches the backend; the oth
       wire.sent,
       ids.filter((id) => id !== abandoned),
     );
+  } finally {
+    client.socket.destroy();
+    await proxy.stop();
+    await fp.stop();
+  }
+});
+
+test('past the outstanding limit the connection is not read: at most the limit at the backend, all answered', async () => {
+  // No in-flight cap, so the outstanding limit alone bounds what reaches the backend.
+  const { proxy, fp, wire } = await stack(0, ['--max-outstanding-anonymous', '10']);
+  const client = await RawClient.open(proxy.port());
+  try {
+    const ids = Array.from({ length: 120 }, (_, i) => i + 1);
+    client.write(Buffer.concat(ids.map(search)));
+    const done = await results(client, ids.length);
+    assert.deepEqual(
+      [...done.values()].filter((c) => c !== 0),
+      [],
+      'none refused',
+    );
+    assert.deepEqual(wire.sent, ids);
+    assert.equal(wire.peakInFlight, 10, 'the backend never had more than the limit, and had that many');
   } finally {
     client.socket.destroy();
     await proxy.stop();

@@ -89,7 +89,7 @@ export abstract class RequestPath extends SecureTransport {
     const link = this.link;
     this.requestStart = performance.now();
     link.beginBatch();
-    // Local answers to one chunk (busy past the limit, refusals) leave in one write, not one each.
+    // Local answers to one chunk (refusals, shutting down) leave in one write, not one each.
     this.out.beginBatch();
     try {
       if (chunk !== null) reader.push(chunk);

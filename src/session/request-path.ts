@@ -93,6 +93,14 @@ export abstract class RequestPath extends SecureTransport {
     this.out.beginBatch();
     try {
       if (chunk !== null) reader.push(chunk);
+      const stalled = this.stalled;
+      if (stalled !== null) {
+        // It waited for the outstanding limit (resumeReading checked there is room now).
+        this.stalled = null;
+        this.requestStart = stalled.start;
+        this.onRequest(stalled.frame, stalled.messageId, stalled.opTag);
+        this.requestStart = performance.now();
+      }
       let budget = REQUESTS_PER_TURN;
       while (!this.busy && !this.closed && reader.next()) {
         this.onRequest(reader.frame, reader.messageId, reader.opTag);
@@ -143,25 +151,9 @@ export abstract class RequestPath extends SecureTransport {
   protected resumeReading(): void {
     this.busy = false;
     if (this.closed) return;
-    const stalled = this.stalled;
-    if (stalled !== null) {
-      if (this.outstanding.size >= this.maxOutstanding) {
-        this.busy = true;
-        return;
-      }
-      this.stalled = null;
-      this.requestStart = stalled.start;
-      this.link.beginBatch();
-      this.out.beginBatch();
-      try {
-        this.onRequest(stalled.frame, stalled.messageId, stalled.opTag);
-      } catch (e) {
-        this.onClientFault(e);
-      } finally {
-        this.link.endBatch();
-        this.out.endBatch();
-      }
-      if (this.busy || this.closed) return;
+    if (this.stalled !== null && this.outstanding.size >= this.maxOutstanding) {
+      this.busy = true;
+      return;
     }
     this.readRequests(null);
     while (!this.busy && !this.closed && this.heldChunks.length > 0)

@@ -145,6 +145,9 @@ export class ChangeWatcher extends EventEmitter {
       attributes: ['1.1'],
     });
     conn.send(op, [control], (m) => {
+      // Late messages of a connection already given up (read in the same chunk as a refusal, say) must
+      // not mark the watcher up again.
+      if (this.conn !== conn) return;
       try {
         this.onMessage(base, m);
       } catch {

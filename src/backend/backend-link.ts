@@ -2,7 +2,7 @@
 // its owner inside one write batch per received chunk; it never decodes more than the envelope.
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { FrameError, FrameReader, SpanWriter } from '../frame/index.js';
+import { FrameError, FrameReader, SpanWriter, holdsQueuedBytes } from '../frame/index.js';
 import { metrics } from '../metrics/index.js';
 import { connectBackend } from './connect.js';
 import type { Backend, BackendPool } from './pool.js';
@@ -29,7 +29,6 @@ export interface BackendLinkOwner {
 }
 
 const READ_BUFFER_BYTES = 65536;
-const EMPTY = Buffer.alloc(0);
 
 export type LinkState = 'idle' | 'connecting' | 'ready' | 'closed';
 
@@ -213,11 +212,7 @@ export class BackendLink {
    * they view must stay unchanged; `then` runs once they are handed over.
    */
   holdsWrittenBytes(then: () => void): boolean {
-    const sock = this.socket;
-    if (sock === null || sock.writableLength === 0 || sock.destroyed) return false;
-    // Runs after every write queued before it (writes complete in order).
-    sock.write(EMPTY, () => then());
-    return true;
+    return this.socket !== null && holdsQueuedBytes(this.socket, then);
   }
 
   get needsDrain(): boolean {

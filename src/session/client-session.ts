@@ -4,13 +4,12 @@
 // → request-path.ts (client → backend) → this file (backend → client, response observers).
 import type { Socket } from 'node:net';
 import { IS_FINAL_RESPONSE, ProtocolOp, ResultCode, opName, readResultCode } from '../ldap/index.js';
+import { holdsQueuedBytes } from '../frame/index.js';
 import { metrics } from '../metrics/index.js';
 import { RequestPath } from './request-path.js';
 import type { SessionEnv, SessionOrigin } from './session-core.js';
 
 export type { SessionEnv, SessionOrigin } from './session-core.js';
-
-const EMPTY = Buffer.alloc(0);
 
 export class ClientSession extends RequestPath {
   constructor(socket: Socket, env: SessionEnv, secure: boolean, origin: SessionOrigin = {}) {
@@ -74,11 +73,7 @@ export class ClientSession extends RequestPath {
   }
 
   holdsBackendBytes(then: () => void): boolean {
-    const sock = this.socket;
-    if (sock.writableLength === 0 || sock.destroyed) return false;
-    // Runs after every write queued before it has been handed to the kernel (writes complete in order).
-    sock.write(EMPTY, () => then());
-    return true;
+    return holdsQueuedBytes(this.socket, then);
   }
 
   endBackendBatch(): void {

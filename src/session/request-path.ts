@@ -50,22 +50,21 @@ export abstract class RequestPath extends SecureTransport {
 
   private readonly onClientRead = (bytes: number, buffer: Buffer): boolean => {
     this.onClientData(buffer.subarray(0, bytes));
-    return this.mayReadOn();
+    return !this.readStopped();
   };
 
   /**
-   * Whether the next read may overwrite the read buffer: not while frames of it wait in the reader (busy),
-   * and not while the backend socket still queues forwarded views of it; whoever clears the condition
-   * calls resumeClient().
+   * Whether reading must wait: while the session is busy (frames of the read buffer wait in the reader),
+   * the backend needs a drain, or (read buffer) the backend socket still queues forwarded views of it.
+   * Whoever clears the condition calls resumeClient().
    */
-  private mayReadOn(): boolean {
-    if (this.closed) return false;
-    if (this.busy || this.clientPaused || this.clientReadHeld) return false;
-    if (this.link.holdsWrittenBytes(this.releaseClientRead)) {
+  private readStopped(): boolean {
+    if (this.closed || this.busy || this.clientPaused || this.clientReadHeld) return true;
+    if (this.clientReadBuffer !== null && this.link.holdsWrittenBytes(this.releaseClientRead)) {
       this.clientReadHeld = true;
-      return false;
+      return true;
     }
-    return true;
+    return false;
   }
 
   private readonly releaseClientRead = (): void => {
@@ -75,12 +74,7 @@ export abstract class RequestPath extends SecureTransport {
 
   /** Reads from the client again unless something still stops it (the only place that resumes it). */
   protected resumeClient(): void {
-    if (this.closed || this.busy || this.clientPaused || this.clientReadHeld) return;
-    if (this.clientReadBuffer !== null && this.link.holdsWrittenBytes(this.releaseClientRead)) {
-      this.clientReadHeld = true;
-      return;
-    }
-    this.socket.resume();
+    if (!this.readStopped()) this.socket.resume();
   }
 
   /** Handles every complete request buffered, unless an interceptor or StartTLS makes the session busy. */

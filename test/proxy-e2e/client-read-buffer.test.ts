@@ -6,21 +6,18 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { readIntoBuffer } from '../../src/session/user-read-buffer.js';
-import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
 import { sleep, waitFor } from '../helpers/run.js';
-import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, USER_COUNT, startSlapd, type Slapd } from '../helpers/slapd.js';
+import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, USER_COUNT } from '../helpers/slapd.js';
+import { startStack, type Stack } from './fixture.js';
 import { RawClient, bindRequest, message, tlv } from './raw-ldap.js';
 
-let slapd: Slapd;
-let proxy: ProxyProcess;
+let stack: Stack;
 
 before(async () => {
-  slapd = await startSlapd();
-  proxy = await startProxy({ backends: [slapd.url] });
+  stack = await startStack();
 });
 after(async () => {
-  await proxy?.stop();
-  await slapd?.destroy();
+  await stack?.stop();
 });
 
 const octets = (tag: number, s: string | Buffer): Buffer => tlv(tag, Buffer.isBuffer(s) ? s : Buffer.from(s));
@@ -96,20 +93,20 @@ test('an accepted socket reads into the given buffer; false stops reading until 
 });
 
 test('requests queued behind a stopped backend reach it intact (no read overwrites them)', async () => {
-  const client = await RawClient.open(proxy.port());
+  const client = await RawClient.open(stack.proxy.port());
   const COUNT = 700;
   const PADDING = 20_000;
   try {
     client.write(bindRequest(1, ADMIN_DN, ADMIN_PASSWORD));
     assert.equal((await client.next())?.resultCode, 0);
-    slapd.proc!.kill('SIGSTOP');
+    stack.slapd.proc!.kill('SIGSTOP');
     try {
       // 14 MB: more than slapd's receive buffer and the proxy's send buffer together.
       for (let id = 2; id < COUNT + 2; id++)
         client.write(paddedSearch(id, `user${id % USER_COUNT}`, PADDING));
       await sleep(1500);
     } finally {
-      slapd.proc!.kill('SIGCONT');
+      stack.slapd.proc!.kill('SIGCONT');
     }
     const entries = new Map<number, Buffer>();
     const done = new Map<number, number | undefined>();
@@ -129,7 +126,7 @@ test('requests queued behind a stopped backend reach it intact (no read overwrit
       );
     }
   } finally {
-    if (slapd.proc) slapd.proc.kill('SIGCONT');
+    if (stack.slapd.proc) stack.slapd.proc.kill('SIGCONT');
     client.socket.destroy();
   }
 });

@@ -3,20 +3,17 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { startProxy, type ProxyProcess } from '../helpers/proxy.js';
 import { sleep } from '../helpers/run.js';
-import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, startSlapd, type Slapd } from '../helpers/slapd.js';
+import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE } from '../helpers/slapd.js';
+import { startStack, type Stack } from './fixture.js';
 
-let slapd: Slapd;
-let proxy: ProxyProcess;
+let stack: Stack;
 
 before(async () => {
-  slapd = await startSlapd();
-  proxy = await startProxy({ backends: [slapd.url] });
+  stack = await startStack();
 });
 after(async () => {
-  await proxy?.stop();
-  await slapd?.destroy();
+  await stack?.stop();
 });
 
 function tlv(tag: number, ...parts: Buffer[]): Buffer {
@@ -130,10 +127,10 @@ function forEachFrame(buf: Buffer, use: (frame: Buffer, id: number, tag: number)
 test('a slowly reading client gets byte for byte what the backend sends (shared read buffer)', async () => {
   // Several MB, more than the loopback socket buffers hold, so writes to the client stay queued.
   const count = 900;
-  const direct = await slowExchange(Number(new URL(slapd.url).port), count, 0);
+  const direct = await slowExchange(Number(new URL(stack.slapd.url).port), count, 0);
   assert.equal(countDone(direct), count);
   assert.ok(direct.length > 200_000, `enough bytes to back up the client socket (${direct.length})`);
-  const proxied = await slowExchange(Number(new URL(proxy.url()).port), count, 10);
+  const proxied = await slowExchange(Number(new URL(stack.proxy.url()).port), count, 10);
   assert.equal(proxied.length, direct.length);
   assert.deepEqual(byMessage(proxied), byMessage(direct), 'the same frames, in order per operation');
 });

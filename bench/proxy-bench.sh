@@ -103,6 +103,7 @@ pidfile $WORK/backend/slapd.pid
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload back_monitor
+loglevel 0
 threads 16
 sizelimit 500
 
@@ -136,6 +137,7 @@ $SCHEMAS
 pidfile $WORK/backldap/slapd.pid
 modulepath /usr/lib/ldap
 moduleload back_ldap
+loglevel 0
 threads 16
 
 database ldap

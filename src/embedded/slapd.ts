@@ -106,6 +106,7 @@ function configLdif(dir: string, opts: SlapdOptions): string {
 objectClass: olcGlobal
 cn: config
 olcPidFile: ${dir}/slapd.pid
+olcLogLevel: 0
 olcSizeLimit: ${opts.sizeLimit ?? 500}
 ${opts.serverId ? `olcServerID: ${opts.serverId}\n` : ''}
 dn: cn=module{0},cn=config

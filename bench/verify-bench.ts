@@ -27,6 +27,7 @@ const SECONDS = Number(process.argv[2] ?? 3);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const CONNECTIONS = Number(process.argv[4] ?? 16);
 const TOKEN_USERS = 200;
+const ONLY = process.env.ONLY?.split(',');
 
 type Bind = () => { dn: string; password: Buffer };
 
@@ -144,7 +145,8 @@ try {
   const cpu: Record<string, number[]> = { strict: [], ttl: [], plain: [], dogtag: [] };
   const cpuOwn: Record<string, number[]> = { strict: [], ttl: [], plain: [], dogtag: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    const order = ['strict', 'ttl', 'plain', 'dogtag'];
+    // ONLY=strict,plain (for profiling one path) measures just those.
+    const order = ['strict', 'ttl', 'plain', 'dogtag'].filter((k) => !ONLY || ONLY.includes(k));
     for (let k = 0; k < order.length; k++) {
       const which = order[(r + k) % order.length]!;
       const worker = which === 'ttl' ? ttl.proc.pid : which === 'dogtag' ? process.pid : strict.proc.pid;
@@ -168,12 +170,12 @@ try {
   await pool.close();
   await provider.close();
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, med(v)])) as Record<
-    string,
-    number
-  >;
+  const m = Object.fromEntries(
+    Object.entries(results).map(([k, v]) => [k, v.length ? med(v) : NaN]),
+  ) as Record<string, number>;
   console.log(`${ROUNDS} rounds × ${SECONDS} s, ${CONNECTIONS} connections; medians (all rounds):`);
   for (const [k, v] of Object.entries(results)) {
+    if (v.length === 0) continue;
     console.log(
       `  ${k.padEnd(7)} ${m[k]!.toFixed(0).padStart(7)} binds/s   [${v.map((x) => x.toFixed(0)).join(', ')}]` +
         `   CPU µs/op: ${med(cpu[k]!).toFixed(0)} (verifying process ${med(cpuOwn[k]!).toFixed(0)} + slapd)`,

@@ -9,6 +9,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** SHRTOK_PROXY_BIN runs the suite against another build of the same CLI. */
 export const PROXY_BIN =
   process.env.SHRTOK_PROXY_BIN ?? fileURLToPath(new URL('../../bin/shrtok-proxy', import.meta.url));
+/** SHRTOK_PROXY_NODE_OPTS: node flags for every proxy started here, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p". */
+const PROXY_NODE_OPTS = (process.env.SHRTOK_PROXY_NODE_OPTS ?? '').split(' ').filter(Boolean);
 
 export interface ProxyOptions {
   /** Backend URLs, in order (each becomes one --backend flag). */
@@ -136,7 +138,7 @@ export async function proxyArgs(opts: ProxyOptions): Promise<string[]> {
 export async function startProxy(opts: ProxyOptions): Promise<ProxyProcess> {
   const args = await proxyArgs(opts);
   const expected = opts.expectListeners ?? Math.max(1, (opts.listen ?? ['ldap']).length);
-  const proc = spawn(process.execPath, [PROXY_BIN, ...args], {
+  const proc = spawn(process.execPath, [...PROXY_NODE_OPTS, PROXY_BIN, ...args], {
     cwd: REPO_ROOT,
     env: opts.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],

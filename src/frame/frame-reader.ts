@@ -61,6 +61,11 @@ export class FrameReader {
     return this.buf.length + (this.partial?.length ?? 0) + this.headLen;
   }
 
+  /** True while the last pushed chunk still has bytes not returned (views of it are still needed). */
+  get holdsChunk(): boolean {
+    return this.pos < this.buf.length;
+  }
+
   /** True when bytes of a next frame have been received but not yet returned. */
   get hasPendingBytes(): boolean {
     return this.pos < this.buf.length || this.partial !== null || this.headLen > 0;

@@ -30,6 +30,9 @@ const OID_CRITICAL_REWRITE = '1.3.6.1.4.1.55555.2';
 const OID_GOODBYE = '1.3.6.1.4.1.55555.3';
 const OID_BAD_VALUE = '1.3.6.1.4.1.55555.4';
 const OID_VIRTUAL_BIND = '1.3.6.1.4.1.55555.5';
+const OID_SLOW_ECHO = '1.3.6.1.4.1.55555.6';
+/** Released by the test: the slow-echo interceptor answers only then. */
+let releaseSlowEcho: () => void = () => undefined;
 const ends: ObserveEnd[] = [];
 const searchIdentities: string[] = [];
 const VIRTUAL_VIA_BACKEND = `cn=virtual-via-backend,${SUFFIX}`;
@@ -69,6 +72,19 @@ const interceptors: Interceptor[] = [
       }
       if (requestName === OID_GOODBYE) return respondAndClose(ok());
       if (requestName === OID_BAD_VALUE) return Promise.reject(new Error('boom'));
+      if (requestName === OID_SLOW_ECHO) {
+        await new Promise<void>((r) => (releaseSlowEcho = r));
+        // Decoded only now, after later reads: the request's bytes must still be its own.
+        const { requestValue } = req.extended;
+        return respond(
+          encodeExtendedResponse(req.messageId, {
+            resultCode: 0,
+            matchedDN: '',
+            diagnosticMessage: '',
+            responseValue: requestValue,
+          }),
+        );
+      }
       if (requestName === OID_VIRTUAL_BIND) {
         session.setBindState({ kind: 'virtual', dn: `uid=virtual,${PEOPLE}` });
         return respond(ok());
@@ -266,4 +282,32 @@ test('an observer that sets the bind state has the last word over the backend bi
     await client.unbind();
   }
   assert.deepEqual(searchIdentities, [`virtual:${VIRTUAL_VIA_BACKEND}`, `backend:uid=user3,${PEOPLE}`]);
+});
+
+test('requests arriving while an interceptor awaits are answered after it, and its bytes stay intact', async () => {
+  const c = await WireClient.open(port);
+  try {
+    const value = Buffer.alloc(600, 0x41);
+    c.write(encodeExtendedRequest({ messageId: 1, requestName: OID_SLOW_ECHO, requestValue: value }));
+    // Each in its own read while the interceptor waits; every one reuses the session's read buffer.
+    for (let id = 2; id <= 6; id++) {
+      await new Promise((r) => setTimeout(r, 30));
+      c.write(search(id, `ou=${'x'.repeat(700)},${SUFFIX}`, 0));
+    }
+    await new Promise((r) => setTimeout(r, 30));
+    releaseSlowEcho();
+    const first = await c.next();
+    assert.equal(first?.messageId, 1);
+    assert.deepEqual(decodeExtendedResponse(first.frame).responseValue, value);
+    // slapd may answer pipelined searches in any order.
+    const done: number[] = [];
+    while (done.length < 5) {
+      const f = await c.next();
+      assert.ok(f, 'closed before every search was answered');
+      if (f.opTag === ProtocolOp.searchResDone) done.push(f.messageId);
+    }
+    assert.deepEqual(done.sort(), [2, 3, 4, 5, 6]);
+  } finally {
+    c.destroy();
+  }
 });

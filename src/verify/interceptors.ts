@@ -17,6 +17,7 @@ import { normalizeDn } from './cache.js';
 import type { Identity, VerifyOutcome } from './types.js';
 import type { TokenVerifier } from './verifier.js';
 import { VirtualDnParser } from './virtual-dn.js';
+import type { VirtualDn } from './virtual-dn.js';
 
 export interface VirtualBindOptions {
   verifier: TokenVerifier;
@@ -109,56 +110,61 @@ export function virtualBindInterceptors(o: VirtualBindOptions): Interceptor[] {
     });
   }
 
+  /** A bind to a DN under the virtual suffix: verified here, never forwarded with the client's password. */
+  async function answerVirtualBind(
+    req: InterceptedRequest,
+    session: SessionContext,
+    password: Buffer,
+    target: Exclude<VirtualDn, { kind: 'none' }>,
+  ): Promise<InterceptDecision> {
+    const previouslyBound = session.bindState.kind === 'backend';
+    session.setBindState(ANONYMOUS);
+    if (!session.tls && !o.allowPlaintextVirtualBind) {
+      return finishBind(
+        req,
+        session,
+        previouslyBound,
+        ResultCode.confidentialityRequired,
+        'virtual binds need TLS',
+      );
+    }
+    if (target.kind === 'invalid') {
+      return finishBind(req, session, previouslyBound, ResultCode.invalidCredentials, 'invalid credentials');
+    }
+    const identity: Identity =
+      target.kind === 'uid' ? { uid: target.identification } : { serial: target.serial };
+    const out = await o.verifier.verifyPassword(identity, password, {
+      clientAddress: session.clientAddress,
+      kind: 'bind',
+    });
+    const message =
+      out.result === 'unavailable'
+        ? 'verification is unavailable right now'
+        : out.result === 'failure'
+          ? 'invalid credentials'
+          : '';
+    return finishBind(
+      req,
+      session,
+      previouslyBound,
+      RESULT_FOR[out.result],
+      message,
+      out.result === 'success' ? out.entryDn : undefined,
+    );
+  }
+
   const virtualBind: Interceptor = {
     name: 'virtual-bind',
     opTags: [ProtocolOp.bindRequest],
-    async intercept(req, session) {
+    intercept(req, session) {
       // Any bind ends what an earlier virtual bind set up.
       session.setRequestRewriter(null);
       const bind = req.bind;
       if (bind.authentication.kind !== 'simple') return PASS;
       const target = parser.parse(bind.name);
+      // Binds to other DNs pass synchronously, so the session does not wait a turn for them.
       if (target.kind === 'none') return PASS;
-      const previouslyBound = session.bindState.kind === 'backend';
-      session.setBindState(ANONYMOUS);
-      if (!session.tls && !o.allowPlaintextVirtualBind) {
-        return finishBind(
-          req,
-          session,
-          previouslyBound,
-          ResultCode.confidentialityRequired,
-          'virtual binds need TLS',
-        );
-      }
-      if (target.kind === 'invalid') {
-        return finishBind(
-          req,
-          session,
-          previouslyBound,
-          ResultCode.invalidCredentials,
-          'invalid credentials',
-        );
-      }
-      const identity: Identity =
-        target.kind === 'uid' ? { uid: target.identification } : { serial: target.serial };
-      const out = await o.verifier.verifyPassword(identity, bind.authentication.password, {
-        clientAddress: session.clientAddress,
-        kind: 'bind',
-      });
-      const message =
-        out.result === 'unavailable'
-          ? 'verification is unavailable right now'
-          : out.result === 'failure'
-            ? 'invalid credentials'
-            : '';
-      return finishBind(
-        req,
-        session,
-        previouslyBound,
-        RESULT_FOR[out.result],
-        message,
-        out.result === 'success' ? out.entryDn : undefined,
-      );
+      return answerVirtualBind(req, session, bind.authentication.password, target);
     },
   };
 

@@ -86,7 +86,7 @@ export class ServiceDirectory implements TokenDirectory {
     const entry = entries[0]!;
     const values = buffers(entry, attr);
     if (values.length !== 1) throw new LookupFailure(values.length === 0 ? 'no-token' : 'several', entry.dn);
-    return { dn: entry.dn, token: values[0]!, uuid: uuidOf(entry) };
+    return recordOf(entry, values[0]!);
   }
 
   /** Base read of cn=<decimal serial>,<cert repository base>; the metaInfo value starting with revShrTok:. */
@@ -119,7 +119,7 @@ export class ServiceDirectory implements TokenDirectory {
       .filter((v) => v.subarray(0, prefix.length).equals(prefix))
       .map((v) => v.subarray(prefix.length));
     if (tokens.length !== 1) throw new LookupFailure(tokens.length === 0 ? 'no-token' : 'several', entry.dn);
-    return { dn: entry.dn, token: tokens[0]!, uuid: uuidOf(entry) };
+    return recordOf(entry, tokens[0]!);
   }
 }
 
@@ -141,6 +141,17 @@ function buffers(entry: RawEntry, name: string): Buffer[] {
   const lower = name.toLowerCase();
   const attribute = entry.attributes.find((a) => a.type.toLowerCase() === lower);
   return attribute ? attribute.values.map((v) => Buffer.from(v)) : [];
+}
+
+/** The uuid is read only when asked for: a strict verification whose token is unchanged never needs it. */
+function recordOf(entry: RawEntry, token: Buffer): TokenRecord {
+  return {
+    dn: entry.dn,
+    token,
+    get uuid() {
+      return uuidOf(entry);
+    },
+  };
 }
 
 function uuidOf(entry: RawEntry): string | undefined {

@@ -1,5 +1,6 @@
 // What the verifier remembers about a token between verifications. Never a passphrase: a keyed hash of it
-// (for password compares) and the derived CMC proof keys, plus the digest of the token bytes they came from.
+// (for password compares) and the derived CMC proof keys, plus the token bytes (ciphertext, as stored in the
+// directory) they came from.
 import { LRUCache } from 'lru-cache';
 import { inspect } from 'node:util';
 import type { ProofKeys } from '../cmc/types.js';
@@ -10,8 +11,11 @@ export interface CachedCredential {
   /** normalizeDn(dn), computed once: index tag and lockout key. */
   dnKey: string;
   uuid?: string;
-  /** SHA-256 of the stored token value: equal bytes mean the HSM need not be asked again. */
-  tokenDigest: Buffer;
+  /**
+   * The stored token value: equal bytes mean the HSM need not be asked again. Kept whole rather than as a
+   * digest: comparing a few hundred bytes costs less than hashing them on every strict verification.
+   */
+  token: Buffer;
   /** HMAC-SHA256(per-process random key, passphrase). */
   passphraseMac: Buffer;
   /** K = HASH(secret || identification) per hash; enrollment identities only. */
@@ -66,7 +70,7 @@ export class CredentialCache {
     return this.entries.get(key);
   }
 
-  /** The entry regardless of age: its token digest tells whether the HSM can be skipped. */
+  /** The entry regardless of age: its token bytes tell whether the HSM can be skipped. */
   peek(key: string): CachedCredential | undefined {
     return this.entries.peek(key, { allowStale: true });
   }

@@ -1,6 +1,6 @@
 // identity → directory lookup → cache → KeyProvider decrypt → derive → compare, with lockout and audit around
 // it. Every entry point (virtual bind, verify extended operation, CLI) goes through one TokenVerifier.
-import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   CmcParseError,
@@ -352,9 +352,8 @@ export class TokenVerifier {
       if (e instanceof DirectoryUnavailableError) throw new Unavailable('directory');
       throw e;
     }
-    const digest = hash('sha256', record.token, 'buffer');
     const previous = this.cache.peek(key);
-    if (previous && previous.dn === record.dn && timingSafeEqual(previous.tokenDigest, digest)) {
+    if (previous && previous.dn === record.dn && previous.token.equals(record.token)) {
       this.stats.hsmSkipped++;
       this.opts.metrics?.cacheHit();
       if (keep()) this.cache.set(key, previous);
@@ -379,7 +378,7 @@ export class TokenVerifier {
         dn: record.dn,
         dnKey: normalizeDn(record.dn),
         uuid: record.uuid,
-        tokenDigest: digest,
+        token: record.token,
         passphraseMac: this.mac(passphrase),
         proofKeys: 'uid' in identity ? deriveProofKeys(passphrase, identity.uid) : undefined,
       };

@@ -1,7 +1,7 @@
 // One search on a RawLdapConnection, collected until SearchResultDone (the service lookups read one or two
 // small entries, so buffering is fine and avoids ldapts' per-request objects and filter parsing).
 import { BerWriter } from '../ber/index.js';
-import { ProtocolOp, decodeResultResponse, decodeSearchResultEntry } from '../ldap/index.js';
+import { ProtocolOp, resultFromEnvelope, searchEntryFromEnvelope } from '../ldap/index.js';
 import type { Attribute } from '../ldap/index.js';
 import { LdapResultError } from './raw-ldap.js';
 import type { RawLdapConnection } from './raw-ldap.js';
@@ -94,10 +94,10 @@ export function rawSearch(
     Buffer.isBuffer(s) ? s : encodeRawSearch(s),
     (m) => {
       if (m.opTag === ProtocolOp.searchResEntry) {
-        const e = decodeSearchResultEntry(m.frame);
+        const e = searchEntryFromEnvelope(m);
         entries.push({ dn: e.objectName, attributes: e.attributes });
       } else if (m.opTag === ProtocolOp.searchResDone) {
-        const result = decodeResultResponse(m.frame);
+        const result = resultFromEnvelope(m);
         if (result.resultCode !== 0) throw new LdapResultError(result);
         return entries;
       }

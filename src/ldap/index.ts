@@ -20,6 +20,7 @@ export {
   decodeBindResponse,
   decodeExtendedResponse,
   decodeResultResponse,
+  resultFromEnvelope,
   readResultCode,
   readResult,
 } from './result.js';
@@ -32,6 +33,7 @@ export {
   encodeExtendedRequest,
   decodeAbandonRequest,
   decodeSearchResultEntry,
+  searchEntryFromEnvelope,
   encodeSearchResultEntry,
   decodeAddRequest,
   encodeAddRequest,

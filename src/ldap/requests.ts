@@ -2,7 +2,7 @@
 // searchResEntry, so later filters can rewrite entries. Everything else is forwarded without decoding.
 import { BerError, BerReader, BerTag, BerWriter } from '../ber/index.js';
 import { decodeEnvelope, encodeMessage, opReader } from './message.js';
-import type { Control } from './message.js';
+import type { Control, Envelope } from './message.js';
 import { ProtocolOp } from './protocol-op.js';
 
 const SIMPLE_TAG = 0x80;
@@ -148,7 +148,11 @@ function writeAttribute(w: BerWriter, a: Attribute): void {
 }
 
 export function decodeSearchResultEntry(frame: Buffer): SearchResultEntry {
-  const env = decodeEnvelope(frame);
+  return searchEntryFromEnvelope(decodeEnvelope(frame));
+}
+
+/** The same, from an envelope a client already decoded to dispatch the message (no second pass). */
+export function searchEntryFromEnvelope(env: Envelope): SearchResultEntry {
   const r = opReader(env, ProtocolOp.searchResEntry);
   const objectName = r.readString();
   const attributes = readAttributes(r);

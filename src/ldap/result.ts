@@ -2,7 +2,7 @@
 // resultCode of a backend BindResponse.
 import { BerReader, BerTag, BerWriter } from '../ber/index.js';
 import { decodeEnvelope, encodeMessage, opReader } from './message.js';
-import type { Control } from './message.js';
+import type { Control, Envelope } from './message.js';
 import { Oid } from './oids.js';
 import { ProtocolOp } from './protocol-op.js';
 import type { ResultCode } from './result-code.js';
@@ -125,7 +125,11 @@ export function decodeExtendedResponse(frame: Buffer): ExtendedResponse {
 
 /** The LDAPResult of any result-bearing response frame (final responses only). */
 export function decodeResultResponse(frame: Buffer): LdapResult {
-  const env = decodeEnvelope(frame);
+  return resultFromEnvelope(decodeEnvelope(frame));
+}
+
+/** The same, from an envelope a client already decoded to dispatch the message (no second pass). */
+export function resultFromEnvelope(env: Envelope): LdapResult {
   return readResult(new BerReader(env.op).readSequence(env.opTag));
 }
 

@@ -136,11 +136,14 @@ function resultOf(e: unknown): number | undefined {
   return e instanceof LdapResultError ? e.result.resultCode : undefined;
 }
 
-/** The values of an attribute (first matching type, case-insensitive), copied out of the received frame. */
+/**
+ * The values of an attribute (first matching type, case-insensitive): views of the received chunk, which
+ * RawLdapConnection never reuses. A caller that keeps one for long copies it (so as not to hold the chunk).
+ */
 function buffers(entry: RawEntry, name: string): Buffer[] {
   const lower = name.toLowerCase();
   const attribute = entry.attributes.find((a) => a.type.toLowerCase() === lower);
-  return attribute ? attribute.values.map((v) => Buffer.from(v)) : [];
+  return attribute ? attribute.values : [];
 }
 
 /** The uuid is read only when asked for: a strict verification whose token is unchanged never needs it. */

@@ -378,7 +378,8 @@ export class TokenVerifier {
         dn: record.dn,
         dnKey: normalizeDn(record.dn),
         uuid: record.uuid,
-        token: record.token,
+        // Copied: the record's bytes are a view of a whole received chunk.
+        token: Buffer.from(record.token),
         passphraseMac: this.mac(passphrase),
         proofKeys: 'uid' in identity ? deriveProofKeys(passphrase, identity.uid) : undefined,
       };

@@ -2,7 +2,7 @@
 // its owner inside one write batch per received chunk; it never decodes more than the envelope.
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { FrameError, FrameReader, SpanWriter, holdsQueuedBytes } from '../frame/index.js';
+import { FrameError, FrameReader, SpanWriter, holdsQueuedBytes, takeReadBuffer } from '../frame/index.js';
 import { metrics } from '../metrics/index.js';
 import { connectBackend } from './connect.js';
 import type { Backend, BackendPool } from './pool.js';
@@ -27,8 +27,6 @@ export interface BackendLinkOwner {
   /** Opaque backend bytes once a SASL security layer is in effect. */
   onBackendRaw(chunk: Buffer): void;
 }
-
-const READ_BUFFER_BYTES = 65536;
 
 export type LinkState = 'idle' | 'connecting' | 'ready' | 'closed';
 
@@ -88,7 +86,31 @@ export class BackendLink {
   connect(): void {
     if (this.state !== 'idle') return;
     this.state = 'connecting';
-    void this.tryBackends();
+    this.attempt = this.tryBackends();
+  }
+
+  private attempt: Promise<void> | null = null;
+  private socketClosed = false;
+
+  /**
+   * Calls `then` once no connection attempt is in flight and the socket, if any, has closed: from then on
+   * nothing reads into the read buffer or writes from views of it.
+   */
+  whenClosed(then: () => void): void {
+    const settle = (): void => {
+      const sock = this.socket;
+      if (sock === null || this.socketClosed) then();
+      else sock.once('close', then);
+    };
+    if (this.attempt === null) settle();
+    else void this.attempt.then(settle, settle);
+  }
+
+  /** Hands the read buffer over (for reuse, once whenClosed has fired); the link keeps none. */
+  takeReadBuffer(): Buffer | null {
+    const buffer = this.readBuffer;
+    this.readBuffer = null;
+    return buffer;
   }
 
   private async tryBackends(): Promise<void> {
@@ -96,7 +118,7 @@ export class BackendLink {
     for (const backend of this.pool.candidates()) {
       try {
         const plain = !backend.url.secure && !this.pool.options.startTls;
-        if (plain) this.readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES);
+        if (plain) this.readBuffer ??= takeReadBuffer();
         const sock = await connectBackend(backend, {
           timeoutMs: this.pool.options.connectTimeoutMs,
           startTls: this.pool.options.startTls,
@@ -175,6 +197,7 @@ export class BackendLink {
   };
 
   private readonly onClose = (): void => {
+    this.socketClosed = true;
     this.lose(this.lastError || 'backend closed the connection');
   };
 

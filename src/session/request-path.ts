@@ -1,7 +1,7 @@
 // Client → backend: frames requests, runs interceptors for the few tags that have them, applies the
 // outstanding-operation limit, and forwards everything else byte for byte to the backend connection.
 import { BerError } from '../ber/index.js';
-import { FrameError } from '../frame/index.js';
+import { FrameError, giveBackReadBuffer, takeReadBuffer } from '../frame/index.js';
 import {
   LdapResultError,
   ProtocolOp,
@@ -19,7 +19,6 @@ import { readIntoBuffer } from './user-read-buffer.js';
 import type { Queued } from './session-core.js';
 import type { Socket } from 'node:net';
 
-const CLIENT_READ_BUFFER_BYTES = 65536;
 /**
  * Requests handled per event-loop turn for one connection: a client that pipelines thousands in one chunk
  * is served in slices, with every other connection's events handled in between.
@@ -46,8 +45,9 @@ export abstract class RequestPath extends SecureTransport {
 
   /** A plain, freshly accepted socket reads into one buffer of the session (when this Node allows it). */
   protected readClientIntoBuffer(sock: Socket): void {
-    const buffer = Buffer.allocUnsafe(CLIENT_READ_BUFFER_BYTES);
+    const buffer = takeReadBuffer();
     if (readIntoBuffer(sock, buffer, this.onClientRead)) this.clientReadBuffer = buffer;
+    else giveBackReadBuffer(buffer);
   }
 
   private readonly onClientRead = (bytes: number, buffer: Buffer): boolean => {

@@ -6,7 +6,7 @@ import { BerError } from '../ber/index.js';
 import { BackendLink } from '../backend/index.js';
 import type { BackendLinkOwner, BackendPool } from '../backend/index.js';
 import type { ServeConfig } from '../config/index.js';
-import { FrameError, FrameReader, SpanWriter } from '../frame/index.js';
+import { FrameError, FrameReader, SpanWriter, giveBackReadBuffer } from '../frame/index.js';
 import {
   RESPONSE_FOR_REQUEST,
   ResultCode,
@@ -280,7 +280,10 @@ export abstract class SessionCore implements SessionContext, BackendLinkOwner {
     this.destroy();
   };
 
+  private clientSocketClosed = false;
+
   private readonly onClientClose = (): void => {
+    this.clientSocketClosed = true;
     this.destroy();
   };
 
@@ -324,6 +327,25 @@ export abstract class SessionCore implements SessionContext, BackendLinkOwner {
 
   private finished = false;
 
+  /**
+   * The client's and the backend link's read buffers go back to the pool once both sockets have closed:
+   * until then the client socket may still read into its buffer or write views of the link's, and the
+   * backend socket may still write views of the client's (an unbind being sent).
+   */
+  private recycleReadBuffers(): void {
+    const clientBuffer = this.clientReadBuffer;
+    let open = 2;
+    const closed = (): void => {
+      if (--open > 0) return;
+      if (clientBuffer !== null) giveBackReadBuffer(clientBuffer);
+      const linkBuffer = this.link.takeReadBuffer();
+      if (linkBuffer !== null) giveBackReadBuffer(linkBuffer);
+    };
+    if (this.clientSocketClosed) closed();
+    else this.socket.once('close', closed);
+    this.link.whenClosed(closed);
+  }
+
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
@@ -335,6 +357,7 @@ export abstract class SessionCore implements SessionContext, BackendLinkOwner {
     this.heldHead = 0;
     this.stalled = null;
     this.heldChunks = [];
+    this.recycleReadBuffers();
     // SessionCore is abstract: the only concrete session is a ClientSession.
     this.env.onClose(this as unknown as ClientSession);
   }

@@ -58,7 +58,9 @@ export async function buildSelfSignedCert(
     ]),
   ]);
   const serial = randomBytes(16);
-  serial[0] = (serial[0] as number) & 0x7f; // positive INTEGER
+  // Positive, and minimal in DER: a first octet of 0x00 followed by one below 0x80 is padding that
+  // OpenSSL refuses ("illegal padding"), which clearing only the sign bit produced once in 256 serials.
+  serial[0] = ((serial[0] as number) & 0x3f) | 0x40;
   const now = new Date();
   const notBefore = new Date(now.getTime() - 60_000);
   const notAfter = new Date(now.getTime() + (opts.days ?? 3650) * 86_400_000);

@@ -228,6 +228,8 @@ describe('token set against OpenLDAP', () => {
   });
 
   it('usage errors exit 2 with one line', async () => {
+    // A refused --generate must not create its --out file.
+    const refusedOut = `${env.tmp.path}/refused-out`;
     const cases: Array<[string[], RegExp]> = [
       [
         ['set', ...env.conn, '--uid', 'a', '--serial', '1', '--cert', CERT_PEM],
@@ -262,7 +264,7 @@ describe('token set against OpenLDAP', () => {
           PEOPLE,
           '--generate',
           '--out',
-          '/tmp/x',
+          refusedOut,
           '--length',
           '4',
           '--cert',
@@ -337,6 +339,6 @@ describe('token set against OpenLDAP', () => {
     const r = await runToken(firstArgs);
     assert.equal(r.code, 2);
     assert.match(r.stderr, firstMessage);
-    assert.equal(existsSync('/tmp/x'), false);
+    assert.equal(existsSync(refusedOut), false);
   });
 });

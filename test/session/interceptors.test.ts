@@ -4,7 +4,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'ldapts';
 import { pino } from 'pino';
-import { BerWriter } from '../../src/ber/index.js';
 import { buildServeConfig } from '../../src/config/index.js';
 import {
   LdapResultError,
@@ -24,7 +23,7 @@ import { PASS, answer, forward, respond, respondAndClose } from '../../src/sessi
 import type { Interceptor, ObserveEnd } from '../../src/session/index.js';
 import { ADMIN_DN, ADMIN_PASSWORD, PEOPLE, SUFFIX, startSlapd } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
-import { WireClient } from './ldap-wire.js';
+import { WireClient, searchRequest } from './ldap-wire.js';
 
 const OID_CRITICAL_REWRITE = '1.3.6.1.4.1.55555.2';
 const OID_GOODBYE = '1.3.6.1.4.1.55555.3';
@@ -153,14 +152,6 @@ after(async () => {
   await slapd?.destroy();
 });
 
-function search(messageId: number, base: string, scope: number): Buffer {
-  const w = new BerWriter();
-  w.startSequence(ProtocolOp.searchRequest).writeOctetString(base).writeEnumerated(scope).writeEnumerated(0);
-  w.writeInteger(0).writeInteger(0).writeBoolean(false).writeOctetString('objectClass', 0x87).startSequence();
-  w.endSequence().endSequence();
-  return encodeMessage(messageId, w.toBuffer());
-}
-
 test('a local answer uses the response type of the request; PASS forwards', async () => {
   const client = new Client({ url: `ldap://127.0.0.1:${port}` });
   try {
@@ -212,10 +203,10 @@ test('the request rewriter applies to every later forwarded request of that sess
       decodeExtendedResponse((await c.until(1, ProtocolOp.extendedResp)).pop()!.frame).resultCode,
       0,
     );
-    c.write(search(2, SUFFIX, 0));
+    c.write(searchRequest(2, SUFFIX, 0));
     const refused = decodeResultResponse((await c.until(2, ProtocolOp.searchResDone)).pop()!.frame);
     assert.equal(refused.resultCode, ResultCode.unavailableCriticalExtension);
-    other.write(search(2, SUFFIX, 0));
+    other.write(searchRequest(2, SUFFIX, 0));
     assert.equal(
       decodeResultResponse((await other.until(2, ProtocolOp.searchResDone)).pop()!.frame).resultCode,
       0,
@@ -234,7 +225,7 @@ test('respondAndClose writes the answer, then closes', async () => {
 });
 
 test('a virtual bind state switches the session to the post-bind PDU limit', async () => {
-  const big = search(2, `cn=${'x'.repeat(2000)},${SUFFIX}`, 0);
+  const big = searchRequest(2, `cn=${'x'.repeat(2000)},${SUFFIX}`, 0);
   const c = await WireClient.open(port);
   try {
     c.write(encodeExtendedRequest({ messageId: 1, requestName: OID_VIRTUAL_BIND }));
@@ -258,11 +249,11 @@ test('observers end with done after the final response, and abandoned after an a
   ends.length = 0;
   const c = await WireClient.open(port);
   try {
-    c.write(search(1, SUFFIX, 0));
+    c.write(searchRequest(1, SUFFIX, 0));
     await c.until(1, ProtocolOp.searchResDone);
     // A search and its abandon in one segment: the proxy ends the observer when it forwards the abandon.
-    c.write(Buffer.concat([search(2, SUFFIX, 2), encodeMessage(3, Buffer.from('500102', 'hex'))]));
-    c.write(search(4, SUFFIX, 0));
+    c.write(Buffer.concat([searchRequest(2, SUFFIX, 2), encodeMessage(3, Buffer.from('500102', 'hex'))]));
+    c.write(searchRequest(4, SUFFIX, 0));
     await c.until(4, ProtocolOp.searchResDone);
   } finally {
     c.destroy();
@@ -292,7 +283,7 @@ test('requests arriving while an interceptor awaits are answered after it, and i
     // Each in its own read while the interceptor waits; every one reuses the session's read buffer.
     for (let id = 2; id <= 6; id++) {
       await new Promise((r) => setTimeout(r, 30));
-      c.write(search(id, `ou=${'x'.repeat(700)},${SUFFIX}`, 0));
+      c.write(searchRequest(id, `ou=${'x'.repeat(700)},${SUFFIX}`, 0));
     }
     await new Promise((r) => setTimeout(r, 30));
     releaseSlowEcho();

@@ -1,7 +1,18 @@
 // A minimal raw LDAP client for the session tests: writes exact bytes and reads whole response frames.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { BerWriter } from '../../src/ber/index.js';
 import { FrameReader } from '../../src/frame/index.js';
+import { ProtocolOp, encodeMessage } from '../../src/ldap/index.js';
+
+/** A SearchRequest for (objectClass=*) with no attribute list, as a whole LDAPMessage. */
+export function searchRequest(messageId: number, base: string, scope: number): Buffer {
+  const w = new BerWriter();
+  w.startSequence(ProtocolOp.searchRequest).writeOctetString(base).writeEnumerated(scope).writeEnumerated(0);
+  w.writeInteger(0).writeInteger(0).writeBoolean(false).writeOctetString('objectClass', 0x87).startSequence();
+  w.endSequence().endSequence();
+  return encodeMessage(messageId, w.toBuffer());
+}
 
 export interface Received {
   frame: Buffer;

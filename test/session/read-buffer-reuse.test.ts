@@ -4,7 +4,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { BerWriter } from '../../src/ber/index.js';
 import { buildServeConfig } from '../../src/config/index.js';
 import { readBufferCounts } from '../../src/frame/index.js';
 import {
@@ -19,7 +18,7 @@ import { createProxyServer } from '../../src/server/index.js';
 import type { ProxyServer } from '../../src/server/index.js';
 import { PEOPLE, SUFFIX, USER_COUNT, startSlapd } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
-import { WireClient } from './ldap-wire.js';
+import { WireClient, searchRequest } from './ldap-wire.js';
 
 let slapd: Slapd;
 let proxy: ProxyServer;
@@ -38,14 +37,6 @@ after(async () => {
   await slapd?.destroy();
 });
 
-function search(messageId: number, base: string, scope: number): Buffer {
-  const w = new BerWriter();
-  w.startSequence(ProtocolOp.searchRequest).writeOctetString(base).writeEnumerated(scope).writeEnumerated(0);
-  w.writeInteger(0).writeInteger(0).writeBoolean(false).writeOctetString('objectClass', 0x87).startSequence();
-  w.endSequence().endSequence();
-  return encodeMessage(messageId, w.toBuffer());
-}
-
 const UNBIND = Buffer.from([ProtocolOp.unbindRequest, 0]);
 
 /** Bind as user i and read its own entry (one write), then unbind. Returns the DN read. */
@@ -61,7 +52,7 @@ async function ownEntry(i: number): Promise<string> {
           name: dn,
           authentication: { kind: 'simple', password: Buffer.from(`pass${i}`) },
         }),
-        search(2, dn, 0),
+        searchRequest(2, dn, 0),
       ]),
     );
     const frames = await c.until(2, ProtocolOp.searchResDone);
@@ -80,7 +71,7 @@ async function ownEntry(i: number): Promise<string> {
 /** Starts a search of the whole tree and disappears after the first response frame. */
 async function vanishMidResult(): Promise<void> {
   const c = await WireClient.open(port);
-  c.write(search(1, SUFFIX, 2));
+  c.write(searchRequest(1, SUFFIX, 2));
   await c.next();
   c.destroy();
 }

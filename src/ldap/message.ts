@@ -61,10 +61,36 @@ function writeControls(w: BerWriter, controls: readonly Control[]): void {
 
 /** Wraps an encoded protocolOp in an LDAPMessage. */
 export function encodeMessage(messageId: number, op: Buffer, controls: readonly Control[] = []): Buffer {
+  if (controls.length === 0 && Number.isInteger(messageId) && messageId >= 0 && messageId <= 0x7fffffff)
+    return encodePlainMessage(messageId, op);
   const w = new BerWriter(op.length + 16);
   w.startSequence().writeInteger(messageId).writeRaw(op);
   writeControls(w, controls);
   return w.endSequence().toBuffer();
+}
+
+/**
+ * The same bytes as the BerWriter path for a message without controls, in one allocation and one copy of
+ * the op (every service lookup and every local answer goes through here).
+ */
+function encodePlainMessage(messageId: number, op: Buffer): Buffer {
+  const idLength = messageId < 0x80 ? 1 : messageId < 0x8000 ? 2 : messageId < 0x800000 ? 3 : 4;
+  const content = 2 + idLength + op.length;
+  const lengthBytes =
+    content < 0x80 ? 0 : content < 0x100 ? 1 : content < 0x10000 ? 2 : content < 0x1000000 ? 3 : 4;
+  const out = Buffer.allocUnsafe(2 + lengthBytes + content);
+  let p = 0;
+  out[p++] = BerTag.sequence;
+  if (lengthBytes === 0) out[p++] = content;
+  else {
+    out[p++] = 0x80 | lengthBytes;
+    for (let i = lengthBytes - 1; i >= 0; i--) out[p++] = Math.floor(content / 256 ** i) % 256;
+  }
+  out[p++] = BerTag.integer;
+  out[p++] = idLength;
+  for (let i = idLength - 1; i >= 0; i--) out[p++] = Math.floor(messageId / 256 ** i) % 256;
+  op.copy(out, p);
+  return out;
 }
 
 /**

@@ -51,6 +51,46 @@ export function readResult(r: BerReader): LdapResult {
   return result;
 }
 
+/**
+ * A bare LDAPResult response whose whole message fits short-form lengths (under 128 octets, no referral,
+ * no controls), written straight into one buffer: the proxy's most frequent answers (virtual binds). The
+ * same bytes as the BerWriter path; null when it does not fit.
+ */
+export function encodeShortResultResponse(
+  messageId: number,
+  responseTag: number,
+  r: LdapResult,
+): Buffer | null {
+  if (r.resultCode < 0 || r.resultCode > 127 || (r.referral !== undefined && r.referral.length > 0))
+    return null;
+  if (!Number.isInteger(messageId) || messageId < 0 || messageId > 0x7fffffff) return null;
+  const matched = Buffer.byteLength(r.matchedDN, 'utf8');
+  const diagnostic = Buffer.byteLength(r.diagnosticMessage, 'utf8');
+  const idLength = messageId < 0x80 ? 1 : messageId < 0x8000 ? 2 : messageId < 0x800000 ? 3 : 4;
+  const opLength = 3 + 2 + matched + 2 + diagnostic;
+  const messageLength = 2 + idLength + 2 + opLength;
+  if (messageLength > 127) return null;
+  const b = Buffer.allocUnsafe(2 + messageLength);
+  let p = 0;
+  b[p++] = BerTag.sequence;
+  b[p++] = messageLength;
+  b[p++] = BerTag.integer;
+  b[p++] = idLength;
+  for (let i = idLength - 1; i >= 0; i--) b[p++] = Math.floor(messageId / 256 ** i) % 256;
+  b[p++] = responseTag;
+  b[p++] = opLength;
+  b[p++] = BerTag.enumerated;
+  b[p++] = 1;
+  b[p++] = r.resultCode;
+  b[p++] = BerTag.octetString;
+  b[p++] = matched;
+  p += b.write(r.matchedDN, p, 'utf8');
+  b[p++] = BerTag.octetString;
+  b[p++] = diagnostic;
+  b.write(r.diagnosticMessage, p, 'utf8');
+  return b;
+}
+
 /** Any response whose body is a bare LDAPResult (searchResDone, modifyResponse, addResponse, ...). */
 export function encodeResultResponse(
   messageId: number,
@@ -60,6 +100,10 @@ export function encodeResultResponse(
 ): Buffer {
   if (responseTag === ProtocolOp.bindResponse) return encodeBindResponse(messageId, result, controls);
   if (responseTag === ProtocolOp.extendedResp) return encodeExtendedResponse(messageId, result, controls);
+  if (controls.length === 0) {
+    const short = encodeShortResultResponse(messageId, responseTag, result);
+    if (short !== null) return short;
+  }
   const w = new BerWriter(64);
   w.startSequence(responseTag);
   writeResult(w, result);
@@ -71,6 +115,10 @@ export function encodeBindResponse(
   response: BindResponse,
   controls: readonly Control[] = [],
 ): Buffer {
+  if (response.serverSaslCreds === undefined && controls.length === 0) {
+    const short = encodeShortResultResponse(messageId, ProtocolOp.bindResponse, response);
+    if (short !== null) return short;
+  }
   const w = new BerWriter(64);
   w.startSequence(ProtocolOp.bindResponse);
   writeResult(w, response);

@@ -1,7 +1,8 @@
 // Each codec: decode a byte fixture, encode and compare hex, round-trip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BerError } from '../../src/ber/index.js';
+import { BerError, BerWriter } from '../../src/ber/index.js';
+import { encodeShortResultResponse } from '../../src/ldap/result.js';
 import {
   ModifyOperation,
   Oid,
@@ -22,6 +23,7 @@ import {
   encodeBindRequest,
   encodeBindResponse,
   encodeExtendedRequest,
+  encodeMessage,
   encodeModifyRequest,
   encodeNoticeOfDisconnection,
   encodeResultResponse,
@@ -256,4 +258,60 @@ test('abandon target, envelope controls, and withControl keeping the original by
     () => decodeEnvelope(Buffer.concat([search, bytes('00')])),
     /1 unexpected bytes after the LDAPMessage/,
   );
+});
+
+test('short result responses written straight into a buffer are the BerWriter bytes', () => {
+  const reference = (id: number, tag: number, code: number, matched: string, diagnostic: string): Buffer => {
+    const w = new BerWriter(64).startSequence(tag).writeEnumerated(code);
+    w.writeOctetString(matched).writeOctetString(diagnostic);
+    return encodeMessage(id, w.endSequence().toBuffer());
+  };
+  const ids = [0, 1, 127, 128, 255, 256, 32767, 32768, 8388607, 8388608, 2147483647];
+  const texts = ['', 'invalid credentials', 'über', 'uid=a,cn=shared-token', 'x'.repeat(90)];
+  let fast = 0;
+  for (const id of ids)
+    for (const code of [0, 49, 80, 127])
+      for (const diagnostic of texts) {
+        for (const tag of [ProtocolOp.bindResponse, ProtocolOp.searchResDone, ProtocolOp.modifyResponse]) {
+          const want = reference(id, tag, code, '', diagnostic);
+          const short = encodeShortResultResponse(id, tag, {
+            resultCode: code,
+            matchedDN: '',
+            diagnosticMessage: diagnostic,
+          });
+          if (short !== null) {
+            fast++;
+            assert.equal(short.toString('hex'), want.toString('hex'), `${id} ${code} ${diagnostic}`);
+          } else assert.ok(want.length > 129, `${id} ${diagnostic}: fits, yet no short form`);
+          const viaApi =
+            tag === ProtocolOp.bindResponse
+              ? encodeBindResponse(id, { resultCode: code, matchedDN: '', diagnosticMessage: diagnostic })
+              : encodeResultResponse(id, tag, {
+                  resultCode: code,
+                  matchedDN: '',
+                  diagnosticMessage: diagnostic,
+                });
+          assert.equal(viaApi.toString('hex'), want.toString('hex'));
+          assert.equal(decodeResultResponse(viaApi).diagnosticMessage, diagnostic);
+        }
+      }
+  assert.ok(fast > 400, `only ${fast} took the short path`);
+});
+
+test('messages without controls are encoded as the BerWriter path encodes them, at every length boundary', () => {
+  const reference = (id: number, op: Buffer): Buffer =>
+    new BerWriter(op.length + 16).startSequence().writeInteger(id).writeRaw(op).endSequence().toBuffer();
+  const ids = [0, 1, 127, 128, 255, 256, 32767, 32768, 8388607, 8388608, 2147483647];
+  const sizes = [
+    0, 1, 2, 100, 120, 121, 122, 123, 124, 125, 126, 127, 128, 250, 251, 252, 253, 254, 255, 256,
+  ];
+  for (const size of [...sizes, 65520, 65529, 65530, 65531, 65535, 65536, 70000, 16777200, 16777215]) {
+    const op = Buffer.alloc(size, 0x5a);
+    if (size > 0) op[0] = ProtocolOp.searchResDone;
+    for (const id of ids) {
+      const got = encodeMessage(id, op);
+      const want = reference(id, op);
+      assert.ok(got.equals(want), `id ${id}, op of ${size} bytes`);
+    }
+  }
 });

@@ -8,8 +8,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RawLdapConnection, simpleBindOp } from '../src/directory/raw-ldap.js';
-import { ProtocolOp, decodeBindResponse } from '../src/ldap/index.js';
+import { RawLdapConnection } from '../src/directory/raw-ldap.js';
+import { bindFrame, bindLoad } from './lib/bind-client.js';
 import { openKeyProvider } from '../src/keys/index.js';
 import { decryptToken, timingSafeEqualBytes } from '../src/token/index.js';
 import { PEOPLE, SERVICE_PASSWORD } from '../test/helpers/slapd.js';
@@ -31,34 +31,11 @@ const CONCURRENCIES = (process.argv[4] ?? '16 64').split(/[ ,]+/).filter(Boolean
 const TOKEN_USERS = 200;
 const ONLY = process.env.ONLY?.split(',');
 
-type Bind = () => { dn: string; password: Buffer };
-
 /** utime + stime of a process in ms (/proc/PID/stat, clock ticks of 10 ms). */
 function cpuMs(pid: number | undefined): number {
   if (pid === undefined) return 0;
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** Binds per second from `connections` clients, each binding in a loop for SECONDS. */
-async function bindLoad(url: string, next: Bind, connections: number): Promise<number> {
-  const conns = await Promise.all(Array.from({ length: connections }, () => RawLdapConnection.open({ url })));
-  let done = 0;
-  let failed = 0;
-  const until = Date.now() + SECONDS * 1000;
-  await Promise.all(
-    conns.map(async (c) => {
-      while (Date.now() < until) {
-        const { dn, password } = next();
-        const m = await c.request(simpleBindOp(dn, password), ProtocolOp.bindResponse);
-        if (decodeBindResponse(m.frame).resultCode === 0) done++;
-        else failed++;
-      }
-    }),
-  );
-  conns.forEach((c) => c.close());
-  if (failed > 0) throw new Error(`${failed} binds failed`);
-  return done / SECONDS;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'shrtok-verify-bench-'));
@@ -102,11 +79,12 @@ try {
   procs.push(strict, ttl);
   const pass = passphraseOf('t01');
   let n = 0;
-  const virtual: Bind = () => ({ dn: `uid=tok${n++ % TOKEN_USERS},cn=shared-token`, password: pass });
-  const plain: Bind = () => {
-    const i = n++ % 40;
-    return { dn: `uid=user${i},${PEOPLE}`, password: Buffer.from(`pass${i}`) };
-  };
+  const virtualBinds = Array.from({ length: TOKEN_USERS }, (_, i) =>
+    bindFrame(`uid=tok${i},cn=shared-token`, pass),
+  );
+  const plainBinds = Array.from({ length: 40 }, (_, i) => bindFrame(`uid=user${i},${PEOPLE}`, `pass${i}`));
+  const virtual = (): Buffer => virtualBinds[n++ % TOKEN_USERS]!;
+  const plain = (): Buffer => plainBinds[n++ % 40]!;
 
   // Dogtag-style: every request searches the directory and decrypts in the HSM (no cache), then compares.
   const provider = await openKeyProvider({
@@ -148,6 +126,8 @@ try {
     // Dogtag-style path, where SoftHSM runs in-process) plus slapd: steadier than ops/s on a busy machine.
     const cpu: Record<string, number[]> = { strict: [], ttl: [], plain: [], dogtag: [] };
     const cpuOwn: Record<string, number[]> = { strict: [], ttl: [], plain: [], dogtag: [] };
+    // The load client's own CPU per operation (this process; the Dogtag-style path has none).
+    const cpuClient: Record<string, number[]> = { strict: [], ttl: [], plain: [], dogtag: [] };
     for (let r = 0; r < ROUNDS; r++) {
       // ONLY=strict,plain (for profiling one path) measures just those.
       const order = ['strict', 'ttl', 'plain', 'dogtag'].filter((k) => !ONLY || ONLY.includes(k));
@@ -156,19 +136,22 @@ try {
         const worker = which === 'ttl' ? ttl.proc.pid : which === 'dogtag' ? process.pid : strict.proc.pid;
         const ownBefore = cpuMs(worker);
         const before = ownBefore + cpuMs(slapd.proc?.pid);
+        const clientBefore = cpuMs(process.pid);
         const opsPerSec =
           which === 'strict'
-            ? await bindLoad(strict.listening[0]!, virtual, conc)
+            ? await bindLoad(strict.listening[0]!, virtual, conc, SECONDS)
             : which === 'ttl'
-              ? await bindLoad(ttl.listening[0]!, virtual, conc)
+              ? await bindLoad(ttl.listening[0]!, virtual, conc, SECONDS)
               : which === 'plain'
-                ? await bindLoad(strict.listening[0]!, plain, conc)
+                ? await bindLoad(strict.listening[0]!, plain, conc, SECONDS)
                 : await dogtag(conc);
         results[which]!.push(opsPerSec);
         const own = cpuMs(worker);
         const spent = own + cpuMs(slapd.proc?.pid) - before;
         cpuOwn[which]!.push(((own - ownBefore) * 1000) / (opsPerSec * SECONDS));
         cpu[which]!.push((spent * 1000) / (opsPerSec * SECONDS));
+        if (which !== 'dogtag')
+          cpuClient[which]!.push(((cpuMs(process.pid) - clientBefore) * 1000) / (opsPerSec * SECONDS));
       }
     }
     const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -180,7 +163,8 @@ try {
       if (v.length === 0) continue;
       console.log(
         `  ${k.padEnd(7)} ${m[k]!.toFixed(0).padStart(7)} binds/s   [${v.map((x) => x.toFixed(0)).join(', ')}]` +
-          `   CPU µs/op: ${med(cpu[k]!).toFixed(0)} (verifying process ${med(cpuOwn[k]!).toFixed(0)} + slapd)`,
+          `   CPU µs/op: ${med(cpu[k]!).toFixed(0)} (verifying process ${med(cpuOwn[k]!).toFixed(0)} + slapd)` +
+          (k === 'dogtag' ? '' : `, load client ${med(cpuClient[k]!).toFixed(0)}`),
       );
     }
     console.log(`  strict / plain  ${(m.strict! / m.plain!).toFixed(2)}   (target ≥ 0.7)`);

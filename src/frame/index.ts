@@ -3,4 +3,4 @@ export type { FrameErrorReason } from './frame-reader.js';
 export { SpanWriter } from './span-writer.js';
 export type { FrameSink } from './span-writer.js';
 export { holdsQueuedBytes } from './when-written.js';
-export { READ_BUFFER_BYTES, takeReadBuffer, giveBackReadBuffer, readBufferCounts } from './read-buffers.js';
+export { takeReadBuffer, giveBackReadBuffer, readBufferCounts } from './read-buffers.js';

@@ -2,7 +2,7 @@
 // connection, their external memory made connection churn (a connect, a bind and a close per operation)
 // cost V8 about 55 µs of collector time per connection.
 
-export const READ_BUFFER_BYTES = 65536;
+const READ_BUFFER_BYTES = 65536;
 /** At most this many wait for reuse (4 MiB); past that a returned buffer is left to the collector. */
 const MAX_FREE = 64;
 

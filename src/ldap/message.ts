@@ -74,7 +74,7 @@ export function encodeMessage(messageId: number, op: Buffer, controls: readonly 
  * the op (every service lookup and every local answer goes through here).
  */
 function encodePlainMessage(messageId: number, op: Buffer): Buffer {
-  const idLength = messageId < 0x80 ? 1 : messageId < 0x8000 ? 2 : messageId < 0x800000 ? 3 : 4;
+  const idLength = messageIdOctets(messageId);
   const content = 2 + idLength + op.length;
   const lengthBytes =
     content < 0x80 ? 0 : content < 0x100 ? 1 : content < 0x10000 ? 2 : content < 0x1000000 ? 3 : 4;
@@ -84,13 +84,24 @@ function encodePlainMessage(messageId: number, op: Buffer): Buffer {
   if (lengthBytes === 0) out[p++] = content;
   else {
     out[p++] = 0x80 | lengthBytes;
-    for (let i = lengthBytes - 1; i >= 0; i--) out[p++] = Math.floor(content / 256 ** i) % 256;
+    p = writeBigEndian(out, p, content, lengthBytes);
   }
   out[p++] = BerTag.integer;
   out[p++] = idLength;
-  for (let i = idLength - 1; i >= 0; i--) out[p++] = Math.floor(messageId / 256 ** i) % 256;
+  p = writeBigEndian(out, p, messageId, idLength);
   op.copy(out, p);
   return out;
+}
+
+/** Octets of a messageID (0 … 2^31 − 1) as a minimal positive INTEGER. */
+export function messageIdOctets(messageId: number): number {
+  return messageId < 0x80 ? 1 : messageId < 0x8000 ? 2 : messageId < 0x800000 ? 3 : 4;
+}
+
+/** Writes `value` as `octets` big-endian bytes at `at`; returns the position after them. */
+export function writeBigEndian(out: Buffer, at: number, value: number, octets: number): number {
+  for (let i = octets - 1; i >= 0; i--) out[at++] = Math.floor(value / 256 ** i) % 256;
+  return at;
 }
 
 /**

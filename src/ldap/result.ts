@@ -1,7 +1,7 @@
 // LDAPResult (RFC 4511 §4.1.9) and the responses built on it: the proxy's own answers, and reading the
 // resultCode of a backend BindResponse.
 import { BerReader, BerTag, BerWriter } from '../ber/index.js';
-import { decodeEnvelope, encodeMessage, opReader } from './message.js';
+import { decodeEnvelope, encodeMessage, messageIdOctets, opReader, writeBigEndian } from './message.js';
 import type { Control, Envelope } from './message.js';
 import { Oid } from './oids.js';
 import { ProtocolOp } from './protocol-op.js';
@@ -66,7 +66,7 @@ export function encodeShortResultResponse(
   if (!Number.isInteger(messageId) || messageId < 0 || messageId > 0x7fffffff) return null;
   const matched = Buffer.byteLength(r.matchedDN, 'utf8');
   const diagnostic = Buffer.byteLength(r.diagnosticMessage, 'utf8');
-  const idLength = messageId < 0x80 ? 1 : messageId < 0x8000 ? 2 : messageId < 0x800000 ? 3 : 4;
+  const idLength = messageIdOctets(messageId);
   const opLength = 3 + 2 + matched + 2 + diagnostic;
   const messageLength = 2 + idLength + 2 + opLength;
   if (messageLength > 127) return null;
@@ -76,7 +76,7 @@ export function encodeShortResultResponse(
   b[p++] = messageLength;
   b[p++] = BerTag.integer;
   b[p++] = idLength;
-  for (let i = idLength - 1; i >= 0; i--) b[p++] = Math.floor(messageId / 256 ** i) % 256;
+  p = writeBigEndian(b, p, messageId, idLength);
   b[p++] = responseTag;
   b[p++] = opLength;
   b[p++] = BerTag.enumerated;

@@ -11,15 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
-import { buildServeConfig } from '../../src/config/index.js';
 import { FrameReader, readBufferCounts } from '../../src/frame/index.js';
 import { ProtocolOp, decodeSearchResultEntry } from '../../src/ldap/index.js';
-import { createProxyServer } from '../../src/server/index.js';
 import type { ProxyServer } from '../../src/server/index.js';
 import { sleep } from '../helpers/run.js';
 import { SUFFIX, startSlapd } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
+import { startInProcessProxy } from './in-process-proxy.js';
 import { WireClient, searchRequest } from './ldap-wire.js';
 
 const STALLED_READER = fileURLToPath(new URL('./stalled-reader.py', import.meta.url));
@@ -51,10 +49,7 @@ before(async () => {
     sizeLimit: ENTRIES * 2,
     extraLdif: `${subtree('A', 'a', ENTRIES, SMALL)}\n${subtree('B', 'b', CHURN_ENTRIES, BIG)}`,
   });
-  const config = buildServeConfig({ listen: ['ldap://127.0.0.1:0'], backend: [slapd.url] }, {});
-  proxy = createProxyServer(config, { log: pino({ level: 'silent' }) });
-  await proxy.start();
-  port = Number(new URL(proxy.urls[0] as string).port);
+  ({ proxy, port } = await startInProcessProxy(slapd.url));
 });
 
 after(async () => {

@@ -3,8 +3,6 @@
 // client still gets exactly its own answers, and buffers are in fact reused.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
-import { buildServeConfig } from '../../src/config/index.js';
 import { readBufferCounts } from '../../src/frame/index.js';
 import {
   ProtocolOp,
@@ -14,10 +12,10 @@ import {
   encodeBindRequest,
   encodeMessage,
 } from '../../src/ldap/index.js';
-import { createProxyServer } from '../../src/server/index.js';
 import type { ProxyServer } from '../../src/server/index.js';
 import { PEOPLE, SUFFIX, USER_COUNT, startSlapd } from '../helpers/slapd.js';
 import type { Slapd } from '../helpers/slapd.js';
+import { startInProcessProxy } from './in-process-proxy.js';
 import { WireClient, searchRequest } from './ldap-wire.js';
 
 let slapd: Slapd;
@@ -26,10 +24,7 @@ let port: number;
 
 before(async () => {
   slapd = await startSlapd();
-  const config = buildServeConfig({ listen: ['ldap://127.0.0.1:0'], backend: [slapd.url] }, {});
-  proxy = createProxyServer(config, { log: pino({ level: 'silent' }) });
-  await proxy.start();
-  port = Number(new URL(proxy.urls[0] as string).port);
+  ({ proxy, port } = await startInProcessProxy(slapd.url));
 });
 
 after(async () => {
